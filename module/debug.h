@@ -1,0 +1,32 @@
+/*
+ * Debug tracing, switched on by the environment variable DMSC_DEBUG
+ * (any value; "all" or a comma list of areas: call,store,pin,object).
+ * It traces calls, return codes and store events only: never a PIN,
+ * a key or an attribute value.
+ */
+#ifndef DMSC_DEBUG_H
+#define DMSC_DEBUG_H
+
+#include <p11-kit/pkcs11.h>
+
+enum dmsc_debug_area {
+    DMSC_DEBUG_CALL = 1 << 0,
+    DMSC_DEBUG_STORE = 1 << 1,
+    DMSC_DEBUG_PIN = 1 << 2,
+    DMSC_DEBUG_OBJECT = 1 << 3,
+};
+
+extern int dmsc_debug_flags;
+
+void dmsc_debug_init(void);
+void dmsc_debug_message(int area, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void dmsc_debug_bug(const char *func, const char *expr);
+const char *dmsc_rv_name(CK_RV rv);
+
+#define dmsc_debug(area, ...)                                               \
+    do {                                                                    \
+        if (dmsc_debug_flags & (area))                                      \
+            dmsc_debug_message((area), __VA_ARGS__);                        \
+    } while (0)
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * Sessions: a handle table of reference-counted sessions. A session is
+ * looked up and held for the length of one call, so a C_CloseSession in
+ * another thread never frees it under a running call.
+ */
+#ifndef DMSC_SESSION_H
+#define DMSC_SESSION_H
+
+#include "state.h"
+
+typedef struct dmsc_session {
+    CK_SESSION_HANDLE handle;
+    dmsc_token *token;
+    CK_FLAGS flags;
+    pthread_mutex_t lock; /* the session's operation state */
+    int refs;             /* guarded by dmsc_g.lock */
+    bool closed;
+    /* C_FindObjects state */
+    bool finding;
+    CK_OBJECT_HANDLE *found;
+    size_t n_found;
+    size_t pos;
+} dmsc_session;
+
+CK_RV dmsc_session_open(dmsc_token *t, CK_FLAGS flags, CK_SESSION_HANDLE *out);
+/* Hold a session for one call: CKR_SESSION_HANDLE_INVALID if none. */
+CK_RV dmsc_session_get(CK_SESSION_HANDLE h, dmsc_session **out);
+void dmsc_session_put(dmsc_session *s);
+CK_RV dmsc_session_close(CK_SESSION_HANDLE h);
+/* Close every session of one token (slot), or of all when t == NULL. */
+void dmsc_session_close_all(dmsc_token *t);
+
+/* The PKCS#11 session state (CKS_*) from the token's login. */
+CK_STATE dmsc_session_state_inlock(const dmsc_session *s);
+bool dmsc_session_rw(const dmsc_session *s);
+
+#endif

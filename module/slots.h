@@ -1,0 +1,15 @@
+/* The slot table, kept in step with the backend's slots. */
+#ifndef DMSC_SLOTS_H
+#define DMSC_SLOTS_H
+
+#include "state.h"
+
+/* Re-read the backend's slots (new applications, new cards). */
+CK_RV dmsc_slots_refresh(void);
+/* The token in a slot; CKR_SLOT_ID_INVALID when there is no such slot. */
+CK_RV dmsc_slots_token(CK_SLOT_ID id, dmsc_token **token);
+CK_RV dmsc_slots_list(CK_BBOOL present_only, CK_SLOT_ID_PTR list, CK_ULONG_PTR count);
+CK_RV dmsc_slots_info(CK_SLOT_ID id, CK_SLOT_INFO_PTR info);
+void dmsc_slots_free(void);
+
+#endif

@@ -1,0 +1,100 @@
+/* C_Initialize / C_Finalize and the fork rule. */
+#include "state.h"
+
+#include "session.h"
+#include "slots.h"
+
+#include <string.h>
+#include <unistd.h>
+
+dmsc_state dmsc_g;
+
+/* Serialises C_Initialize and C_Finalize against each other. */
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+
+CK_RV dmsc_check_initialized(void)
+{
+    /* A forked child sees its parent's state but must not use it: the
+     * card connections and locks belong to the parent. */
+    if (!dmsc_g.initialized || dmsc_g.pid != getpid())
+        return CKR_CRYPTOKI_NOT_INITIALIZED;
+    return CKR_OK;
+}
+
+static CK_RV check_args(CK_C_INITIALIZE_ARGS_PTR args)
+{
+    if (args == NULL)
+        return CKR_OK;
+    if (args->pReserved != NULL)
+        return CKR_ARGUMENTS_BAD;
+    int fns = (args->CreateMutex != NULL) + (args->DestroyMutex != NULL) +
+              (args->LockMutex != NULL) + (args->UnlockMutex != NULL);
+    if (fns != 0 && fns != 4)
+        return CKR_ARGUMENTS_BAD;
+    /* We lock with the OS's primitives. With application mutex functions
+     * and no permission to use the OS's, we cannot honour the request. */
+    if (fns == 4 && !(args->flags & CKF_OS_LOCKING_OK))
+        return CKR_CANT_LOCK;
+    /* The module makes no threads of its own, so CKF_LIBRARY_CANT_CREATE_OS_THREADS
+     * needs nothing of us. */
+    return CKR_OK;
+}
+
+CK_RV dmsc_state_initialize(CK_VOID_PTR init_args)
+{
+    CK_RV rv = check_args(init_args);
+    if (rv != CKR_OK)
+        return rv;
+    pthread_mutex_lock(&init_lock);
+    if (dmsc_g.initialized && dmsc_g.pid == getpid()) {
+        pthread_mutex_unlock(&init_lock);
+        return CKR_CRYPTOKI_ALREADY_INITIALIZED;
+    }
+    if (dmsc_g.initialized) {
+        /* The parent's state, inherited through fork(). Its SQLite
+         * connections must not be touched from this process (SQLite's
+         * rule), nor its mutexes (they may be held by parent threads
+         * that do not exist here): leave it all behind, start afresh. */
+        memset(&dmsc_g, 0, sizeof(dmsc_g));
+    }
+    dmsc_debug_init();
+    pthread_mutex_init(&dmsc_g.lock, NULL);
+    dmsc_map_init(&dmsc_g.sessions);
+    rv = dmsc_vuicc_open(&dmsc_g.backend);
+    if (rv == CKR_OK) {
+        dmsc_g.initialized = true;
+        dmsc_g.pid = getpid();
+        rv = dmsc_slots_refresh();
+        if (rv != CKR_OK) {
+            dmsc_slots_free();
+            dmsc_g.backend->ops->free(dmsc_g.backend);
+            dmsc_g.backend = NULL;
+            dmsc_g.initialized = false;
+        }
+    }
+    if (rv != CKR_OK) {
+        dmsc_map_clear(&dmsc_g.sessions);
+        pthread_mutex_destroy(&dmsc_g.lock);
+    }
+    pthread_mutex_unlock(&init_lock);
+    dmsc_debug(DMSC_DEBUG_CALL, "C_Initialize = %s", dmsc_rv_name(rv));
+    return rv;
+}
+
+CK_RV dmsc_state_finalize(CK_VOID_PTR reserved)
+{
+    if (reserved != NULL)
+        return CKR_ARGUMENTS_BAD;
+    pthread_mutex_lock(&init_lock);
+    CK_RV rv = dmsc_check_initialized();
+    if (rv == CKR_OK) {
+        dmsc_session_close_all(NULL);
+        dmsc_slots_free();
+        dmsc_g.backend->ops->free(dmsc_g.backend);
+        dmsc_map_clear(&dmsc_g.sessions);
+        pthread_mutex_destroy(&dmsc_g.lock);
+        memset(&dmsc_g, 0, sizeof(dmsc_g));
+    }
+    pthread_mutex_unlock(&init_lock);
+    return rv;
+}

@@ -1,0 +1,42 @@
+/*
+ * All module state in one place: whether C_Initialize ran (and in which
+ * process), the backend, the slot table and the session table.
+ * g.lock guards the slot and session tables only, and is never held
+ * while a token or session lock is taken (lock order: session, token,
+ * card; g.lock alone).
+ */
+#ifndef DMSC_STATE_H
+#define DMSC_STATE_H
+
+#include "backend.h"
+#include "map.h"
+#include "token.h"
+
+#include <pthread.h>
+#include <sys/types.h>
+
+typedef struct {
+    CK_SLOT_ID id;
+    CK_SLOT_INFO info;
+    dmsc_token *token;
+} dmsc_slot;
+
+typedef struct {
+    bool initialized;
+    pid_t pid;
+    pthread_mutex_t lock;
+    dmsc_backend *backend;
+    dmsc_slot *slots;
+    size_t n_slots;
+    dmsc_map sessions;
+} dmsc_state;
+
+extern dmsc_state dmsc_g;
+
+/* CKR_OK when the module is initialised in this very process. */
+CK_RV dmsc_check_initialized(void);
+
+CK_RV dmsc_state_initialize(CK_VOID_PTR init_args);
+CK_RV dmsc_state_finalize(CK_VOID_PTR reserved);
+
+#endif

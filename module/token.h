@@ -1,0 +1,60 @@
+/*
+ * A token as the module sees it: the backend token behind a slot, the
+ * process's login state on it, and the cache of its objects with the
+ * indexes a search uses (by handle, by store id, by label). Functions
+ * ending in _inlock expect token->lock held.
+ */
+#ifndef DMSC_TOKEN_H
+#define DMSC_TOKEN_H
+
+#include "backend.h"
+#include "map.h"
+#include "object.h"
+
+#include <pthread.h>
+
+#define DMSC_NOBODY ((CK_USER_TYPE)-1)
+
+typedef struct dmsc_token {
+    pthread_mutex_t lock;
+    const dmsc_backend_ops *ops;
+    dmsc_btoken *bt;
+    CK_SLOT_ID slot_id;
+    CK_USER_TYPE login;       /* CKU_USER, CKU_SO or DMSC_NOBODY */
+    CK_ULONG n_sessions;
+    CK_ULONG n_rw_sessions;
+    dmsc_map objects;         /* handle -> object, token and session objects */
+    dmsc_map by_oid;          /* store id -> token object */
+    dmsc_map by_label;        /* label hash -> chain of objects */
+} dmsc_token;
+
+dmsc_token *dmsc_token_new(const dmsc_backend_ops *ops, dmsc_btoken *bt, CK_SLOT_ID slot_id);
+void dmsc_token_free(dmsc_token *t);
+
+/* Pick up changes other processes made to the store. */
+CK_RV dmsc_token_sync_inlock(dmsc_token *t);
+
+/* Take obj into the cache, giving it a handle. */
+CK_RV dmsc_token_add_inlock(dmsc_token *t, dmsc_object *obj);
+/* Take obj out of the cache and free it. */
+void dmsc_token_drop_inlock(dmsc_token *t, dmsc_object *obj);
+/* Replace obj's attributes (taking attrs), keeping the indexes right. */
+void dmsc_token_replace_inlock(dmsc_token *t, dmsc_object *obj, dmsc_attrs *attrs);
+/* Forget every cached token object (session objects stay). */
+void dmsc_token_forget_inlock(dmsc_token *t);
+
+/* The object behind a handle if the caller may see it, else NULL. */
+dmsc_object *dmsc_token_lookup_inlock(dmsc_token *t, CK_OBJECT_HANDLE h);
+bool dmsc_token_visible_inlock(const dmsc_token *t, const dmsc_object *obj);
+
+/* The plain value of an attribute, unsealing if needed; *plain is
+ * either the object's own buffer (*owned = false) or a malloc'd copy
+ * the caller wipes and frees (*owned = true). */
+CK_RV dmsc_token_value_inlock(dmsc_token *t, const dmsc_object *obj, const dmsc_attr *a,
+                              const void **plain, CK_ULONG *len, bool *owned);
+
+/* Every visible object matching the template, as handles (malloc'd). */
+CK_RV dmsc_token_find_inlock(dmsc_token *t, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                             CK_OBJECT_HANDLE **found, size_t *n_found);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * Where the card store is and how new cards are made. DMSC_STORE (a
+ * directory) overrides the store; settings come from the file named by
+ * DMSC_CONF, else ~/.config/dmsc/dmsc.conf, else SYSCONFDIR/dmsc/dmsc.conf;
+ * without a store setting the store is $XDG_DATA_HOME/dmsc (or
+ * ~/.local/share/dmsc).
+ *
+ * File format: "key = value" lines, '#' starts a comment. Keys:
+ *   store = DIR          the card store directory
+ *   capacity = BYTES     capacity of a card created on first use
+ *   durability = process | power
+ *                        process: a change that returned survives a crash
+ *                        of the process (kill -9); power: also a power loss
+ *                        (an fsync per change).
+ */
+#ifndef DMSC_SETTINGS_H
+#define DMSC_SETTINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DMSC_DEFAULT_CAPACITY (1024u * 1024u)
+
+typedef struct {
+    char *store;        /* malloc'd */
+    char *source;       /* the config file read, or NULL */
+    uint64_t capacity;
+    bool durable_power;
+} dmsc_config;
+
+/* 0 on success; on error, fills err (a message naming the problem). */
+int dmsc_config_load(dmsc_config *cfg, char *err, size_t err_len);
+void dmsc_config_free(dmsc_config *cfg);
+
+#endif
