@@ -4,6 +4,7 @@
 #include "map.h"
 #include "policy.h"
 
+#include <openssl/evp.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -39,8 +40,15 @@ dmsc_object *dmsc_object_new(dmsc_attrs *attrs)
     return obj;
 }
 
+void dmsc_object_forget_key(dmsc_object *obj)
+{
+    EVP_PKEY_free(obj->pkey);
+    obj->pkey = NULL;
+}
+
 void dmsc_object_set_attrs(dmsc_object *obj, dmsc_attrs *attrs)
 {
+    dmsc_object_forget_key(obj);
     dmsc_attrs_clear(&obj->attrs);
     obj->attrs = *attrs;
     dmsc_attrs_init(attrs);
@@ -51,6 +59,7 @@ void dmsc_object_free(dmsc_object *obj)
 {
     if (obj == NULL)
         return;
+    dmsc_object_forget_key(obj);
     dmsc_attrs_clear(&obj->attrs);
     free(obj);
 }

@@ -8,6 +8,8 @@
 
 #include "attrs.h"
 
+#include <openssl/types.h>
+
 typedef struct dmsc_object {
     CK_OBJECT_HANDLE handle;
     uint64_t oid;                /* store id; 0 for a session object */
@@ -17,6 +19,7 @@ typedef struct dmsc_object {
     bool is_private;
     uint64_t label_hash;
     struct dmsc_object *label_next; /* chain of the label index */
+    EVP_PKEY *pkey;              /* parsed once from the attributes, on first use */
 } dmsc_object;
 
 /* A new object taking the attributes (attrs is left empty). */
@@ -24,6 +27,8 @@ dmsc_object *dmsc_object_new(dmsc_attrs *attrs);
 void dmsc_object_free(dmsc_object *obj);
 /* Replace the attributes (taking them) and refresh the cached facts. */
 void dmsc_object_set_attrs(dmsc_object *obj, dmsc_attrs *attrs);
+/* Forget the parsed key (attributes changed, or the user logged out). */
+void dmsc_object_forget_key(dmsc_object *obj);
 uint64_t dmsc_object_label_hash(const void *label, size_t len);
 
 /* Next handle number: unique in the process, never reused. */

@@ -6,6 +6,7 @@
  */
 #include "common.h"
 
+#include "api.h"
 #include "policy.h"
 #include "session.h"
 #include "slots.h"
@@ -27,27 +28,14 @@ static CK_FUNCTION_LIST function_list;
 
 /* ---- helpers: hold a session, then its token ---- */
 
-/* Hold the session and lock its token; sync the token's cache. */
 static CK_RV enter(CK_SESSION_HANDLE h, dmsc_session **s)
 {
-    CK_RV rv = dmsc_check_initialized();
-    if (rv != CKR_OK)
-        return rv;
-    if ((rv = dmsc_session_get(h, s)) != CKR_OK)
-        return rv;
-    pthread_mutex_lock(&(*s)->token->lock);
-    rv = dmsc_token_sync_inlock((*s)->token);
-    if (rv != CKR_OK) {
-        pthread_mutex_unlock(&(*s)->token->lock);
-        dmsc_session_put(*s);
-    }
-    return rv;
+    return dmsc_session_enter(h, true, s);
 }
 
 static void leave(dmsc_session *s)
 {
-    pthread_mutex_unlock(&s->token->lock);
-    dmsc_session_put(s);
+    dmsc_session_leave(s);
 }
 
 static dmsc_policy_who who_of(const dmsc_token *t)
@@ -77,7 +65,7 @@ static CK_RV plain_attrs_inlock(dmsc_token *t, const dmsc_object *obj, dmsc_attr
 }
 
 /* Store a new object (token or session) built from checked attributes. */
-static CK_RV store_new_inlock(dmsc_session *s, dmsc_attrs *attrs, CK_OBJECT_HANDLE *out)
+CK_RV dmsc_store_new_inlock(dmsc_session *s, dmsc_attrs *attrs, CK_OBJECT_HANDLE *out)
 {
     dmsc_token *t = s->token;
     bool on_token = dmsc_attrs_is_true(attrs, CKA_TOKEN, false);
@@ -194,33 +182,6 @@ static CK_RV dmsc_C_GetTokenInfo(CK_SLOT_ID id, CK_TOKEN_INFO_PTR info)
     }
     pthread_mutex_unlock(&t->lock);
     TRACE("C_GetTokenInfo", rv);
-}
-
-static CK_RV dmsc_C_GetMechanismList(CK_SLOT_ID id, CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR count)
-{
-    CK_RV rv = dmsc_check_initialized();
-    dmsc_token *t;
-    if (rv == CKR_OK && count == NULL)
-        rv = CKR_ARGUMENTS_BAD;
-    if (rv == CKR_OK)
-        rv = dmsc_slots_token(id, &t);
-    /* The card's mechanisms come with the crypto layer; none yet. */
-    if (rv == CKR_OK)
-        *count = 0;
-    (void)list;
-    TRACE("C_GetMechanismList", rv);
-}
-
-static CK_RV dmsc_C_GetMechanismInfo(CK_SLOT_ID id, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR info)
-{
-    CK_RV rv = dmsc_check_initialized();
-    dmsc_token *t;
-    if (rv == CKR_OK && info == NULL)
-        rv = CKR_ARGUMENTS_BAD;
-    if (rv == CKR_OK)
-        rv = dmsc_slots_token(id, &t);
-    (void)type;
-    TRACE("C_GetMechanismInfo", rv == CKR_OK ? CKR_MECHANISM_INVALID : rv);
 }
 
 static CK_RV dmsc_C_InitToken(CK_SLOT_ID id, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len, CK_UTF8CHAR_PTR label)
@@ -378,8 +339,13 @@ static CK_RV dmsc_C_Login(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PT
     dmsc_token *t = s->token;
     if (user != CKU_USER && user != CKU_SO && user != CKU_CONTEXT_SPECIFIC)
         rv = CKR_USER_TYPE_INVALID;
-    else if (user == CKU_CONTEXT_SPECIFIC)
-        rv = CKR_OPERATION_NOT_INITIALIZED; /* no operation asks for it yet */
+    else if (user == CKU_CONTEXT_SPECIFIC && pin == NULL)
+        rv = CKR_ARGUMENTS_BAD;
+    else if (user == CKU_CONTEXT_SPECIFIC) {
+        /* Authorises one operation; the login state does not change. */
+        leave(s);
+        TRACE("C_Login", dmsc_context_login(h, pin, pin_len));
+    }
     else if (pin == NULL)
         rv = CKR_ARGUMENTS_BAD; /* no protected authentication path */
     else if (t->login == user)
@@ -407,6 +373,7 @@ static CK_RV dmsc_C_Logout(CK_SESSION_HANDLE h)
     } else {
         s->token->ops->logout(s->token->bt);
         s->token->login = DMSC_NOBODY;
+        dmsc_token_forget_keys_inlock(s->token);
     }
     leave(s);
     TRACE("C_Logout", rv);
@@ -426,7 +393,7 @@ static CK_RV dmsc_C_CreateObject(CK_SESSION_HANDLE h, CK_ATTRIBUTE_PTR tmpl, CK_
     dmsc_attrs attrs;
     rv = dmsc_policy_create(tmpl, n, who_of(s->token), &attrs);
     if (rv == CKR_OK)
-        rv = store_new_inlock(s, &attrs, out);
+        rv = dmsc_store_new_inlock(s, &attrs, out);
     dmsc_attrs_clear(&attrs);
     leave(s);
     TRACE("C_CreateObject", rv);
@@ -454,7 +421,7 @@ static CK_RV dmsc_C_CopyObject(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE src, CK_ATT
     if (rv == CKR_OK)
         rv = dmsc_policy_modify(&plain, tmpl, n, who_of(s->token), true, &copy);
     if (rv == CKR_OK)
-        rv = store_new_inlock(s, &copy, out);
+        rv = dmsc_store_new_inlock(s, &copy, out);
     dmsc_attrs_clear(&plain);
     dmsc_attrs_clear(&copy);
     leave(s);
@@ -716,42 +683,14 @@ static CK_RV not_supported(void)
 #define UNSUPPORTED(name, ...)                                              \
     static CK_RV name(__VA_ARGS__) { return not_supported(); }
 
-UNSUPPORTED(dmsc_C_EncryptInit, CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c)
-UNSUPPORTED(dmsc_C_Encrypt, CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d, CK_ULONG_PTR e)
-UNSUPPORTED(dmsc_C_EncryptUpdate, CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d, CK_ULONG_PTR e)
-UNSUPPORTED(dmsc_C_EncryptFinal, CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG_PTR c)
-UNSUPPORTED(dmsc_C_DecryptInit, CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c)
-UNSUPPORTED(dmsc_C_Decrypt, CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d, CK_ULONG_PTR e)
-UNSUPPORTED(dmsc_C_DecryptUpdate, CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d, CK_ULONG_PTR e)
-UNSUPPORTED(dmsc_C_DecryptFinal, CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG_PTR c)
-UNSUPPORTED(dmsc_C_DigestInit, CK_SESSION_HANDLE a, CK_MECHANISM_PTR b)
-UNSUPPORTED(dmsc_C_Digest, CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d, CK_ULONG_PTR e)
-UNSUPPORTED(dmsc_C_DigestUpdate, CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c)
-UNSUPPORTED(dmsc_C_DigestKey, CK_SESSION_HANDLE a, CK_OBJECT_HANDLE b)
-UNSUPPORTED(dmsc_C_DigestFinal, CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG_PTR c)
-UNSUPPORTED(dmsc_C_SignInit, CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c)
-UNSUPPORTED(dmsc_C_Sign, CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d, CK_ULONG_PTR e)
-UNSUPPORTED(dmsc_C_SignUpdate, CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c)
-UNSUPPORTED(dmsc_C_SignFinal, CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG_PTR c)
 UNSUPPORTED(dmsc_C_SignRecoverInit, CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c)
 UNSUPPORTED(dmsc_C_SignRecover, CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d, CK_ULONG_PTR e)
-UNSUPPORTED(dmsc_C_VerifyInit, CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c)
-UNSUPPORTED(dmsc_C_Verify, CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d, CK_ULONG e)
-UNSUPPORTED(dmsc_C_VerifyUpdate, CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c)
-UNSUPPORTED(dmsc_C_VerifyFinal, CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c)
 UNSUPPORTED(dmsc_C_VerifyRecoverInit, CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c)
 UNSUPPORTED(dmsc_C_VerifyRecover, CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d, CK_ULONG_PTR e)
 UNSUPPORTED(dmsc_C_DigestEncryptUpdate, CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d, CK_ULONG_PTR e)
 UNSUPPORTED(dmsc_C_DecryptDigestUpdate, CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d, CK_ULONG_PTR e)
 UNSUPPORTED(dmsc_C_SignEncryptUpdate, CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d, CK_ULONG_PTR e)
 UNSUPPORTED(dmsc_C_DecryptVerifyUpdate, CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d, CK_ULONG_PTR e)
-UNSUPPORTED(dmsc_C_GenerateKey, CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_ATTRIBUTE_PTR c, CK_ULONG d, CK_OBJECT_HANDLE_PTR e)
-UNSUPPORTED(dmsc_C_GenerateKeyPair, CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_ATTRIBUTE_PTR c, CK_ULONG d,
-            CK_ATTRIBUTE_PTR e, CK_ULONG f, CK_OBJECT_HANDLE_PTR g, CK_OBJECT_HANDLE_PTR i)
-UNSUPPORTED(dmsc_C_WrapKey, CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c, CK_OBJECT_HANDLE d,
-            CK_BYTE_PTR e, CK_ULONG_PTR f)
-UNSUPPORTED(dmsc_C_UnwrapKey, CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c, CK_BYTE_PTR d,
-            CK_ULONG e, CK_ATTRIBUTE_PTR f, CK_ULONG g, CK_OBJECT_HANDLE_PTR i)
 UNSUPPORTED(dmsc_C_DeriveKey, CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c, CK_ATTRIBUTE_PTR d,
             CK_ULONG e, CK_OBJECT_HANDLE_PTR f)
 UNSUPPORTED(dmsc_C_WaitForSlotEvent, CK_FLAGS a, CK_SLOT_ID_PTR b, CK_VOID_PTR c)

@@ -3,6 +3,7 @@
 
 #include "cert.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Object kinds an attribute belongs to. */
@@ -282,19 +283,21 @@ static CK_RV apply_defaults(dmsc_attrs *o, unsigned objects, unsigned key, CK_KE
         if (rv == CKR_OK && !dmsc_attrs_find(o, CKA_SUBJECT))
             rv = dmsc_attrs_set(o, CKA_SUBJECT, NULL, 0);
     }
+    /* EC and EdDSA keys sign; they neither encrypt nor wrap. */
+    bool crypt = key != K_EC;
     if (objects & (O_PUB | O_SECRET)) {
-        DEF(CKA_ENCRYPT, true);
+        DEF(CKA_ENCRYPT, crypt);
         DEF(CKA_VERIFY, true);
-        DEF(CKA_WRAP, true);
+        DEF(CKA_WRAP, crypt);
     }
     if (objects == O_PUB) {
         DEF(CKA_VERIFY_RECOVER, key == K_RSA);
         DEF(CKA_TRUSTED, false);
     }
     if (objects & (O_PRIV | O_SECRET)) {
-        DEF(CKA_DECRYPT, true);
+        DEF(CKA_DECRYPT, crypt);
         DEF(CKA_SIGN, true);
-        DEF(CKA_UNWRAP, true);
+        DEF(CKA_UNWRAP, crypt);
         /* Card keys are sensitive and stay on the card unless asked. */
         DEF(CKA_SENSITIVE, true);
         DEF(CKA_EXTRACTABLE, false);
@@ -509,4 +512,71 @@ bool dmsc_policy_seal_at_rest(const dmsc_attrs *obj, CK_ATTRIBUTE_TYPE type)
     object_kind(obj, &objects, &key);
     const rule *r = find_rule(type, objects, key);
     return r != NULL && (r->flags & F_SEAL);
+}
+
+/* Generation parameters a template names but the object keeps as the
+ * token computes them. */
+static bool generation_parameter(CK_ATTRIBUTE_TYPE type)
+{
+    return type == CKA_MODULUS_BITS || type == CKA_VALUE_LEN;
+}
+
+CK_RV dmsc_policy_generate(const CK_ATTRIBUTE *tmpl, CK_ULONG n, dmsc_policy_who who,
+                           CK_OBJECT_CLASS klass, CK_KEY_TYPE key_type, const dmsc_attrs *material,
+                           CK_MECHANISM_TYPE gen_mech, dmsc_attrs *out)
+{
+    dmsc_attrs_init(out);
+    if (tmpl == NULL && n > 0)
+        return CKR_ARGUMENTS_BAD;
+    CK_ATTRIBUTE *all = calloc(n + material->n + 2, sizeof(*all));
+    if (all == NULL)
+        return CKR_HOST_MEMORY;
+    CK_ULONG k = 0;
+    CK_RV rv = CKR_OK;
+    all[k++] = (CK_ATTRIBUTE){ CKA_CLASS, &klass, sizeof(klass) };
+    all[k++] = (CK_ATTRIBUTE){ CKA_KEY_TYPE, &key_type, sizeof(key_type) };
+    for (CK_ULONG i = 0; i < n && rv == CKR_OK; i++) {
+        const CK_ATTRIBUTE *a = &tmpl[i];
+        CK_ULONG v;
+        if (a->type == CKA_CLASS || a->type == CKA_KEY_TYPE) {
+            CK_ULONG want = a->type == CKA_CLASS ? klass : key_type;
+            if (!dmsc_template_ulong(a, &v) || v != want)
+                rv = CKR_TEMPLATE_INCONSISTENT;
+            continue;
+        }
+        if (generation_parameter(a->type))
+            continue;
+        const dmsc_attr *made = dmsc_attrs_find(material, a->type);
+        if (made != NULL) {
+            /* Parameters the generator took from the template agree;
+             * key material is the token's to make. */
+            if (a->type != CKA_EC_PARAMS && a->type != CKA_PUBLIC_EXPONENT)
+                rv = CKR_TEMPLATE_INCONSISTENT;
+            continue;
+        }
+        all[k++] = *a;
+    }
+    for (size_t i = 0; i < material->n && rv == CKR_OK; i++)
+        all[k++] = (CK_ATTRIBUTE){ material->items[i].type, material->items[i].value,
+                                   material->items[i].len };
+    if (rv == CKR_OK)
+        rv = dmsc_policy_create(all, k, who, out);
+    free(all);
+    if (rv != CKR_OK)
+        return rv;
+    bool local = gen_mech != CK_UNAVAILABLE_INFORMATION;
+    bool secret = klass == CKO_PRIVATE_KEY || klass == CKO_SECRET_KEY;
+    rv = dmsc_attrs_set_bool(out, CKA_LOCAL, local);
+    if (rv == CKR_OK)
+        rv = dmsc_attrs_set_ulong(out, CKA_KEY_GEN_MECHANISM, gen_mech);
+    if (rv == CKR_OK && secret) {
+        rv = dmsc_attrs_set_bool(out, CKA_ALWAYS_SENSITIVE,
+                                 local && dmsc_attrs_is_true(out, CKA_SENSITIVE, true));
+        if (rv == CKR_OK)
+            rv = dmsc_attrs_set_bool(out, CKA_NEVER_EXTRACTABLE,
+                                     local && !dmsc_attrs_is_true(out, CKA_EXTRACTABLE, false));
+    }
+    if (rv != CKR_OK)
+        dmsc_attrs_clear(out);
+    return rv;
 }

@@ -21,6 +21,15 @@ typedef struct {
  * attributes (certificate subject/issuer/serial), checks completeness. */
 CK_RV dmsc_policy_create(const CK_ATTRIBUTE *tmpl, CK_ULONG n, dmsc_policy_who who, dmsc_attrs *out);
 
+/* A key the token made (C_GenerateKey/Pair: gen_mech is the mechanism)
+ * or unwrapped (gen_mech = CK_UNAVAILABLE_INFORMATION): the caller's
+ * template, checked as at creation, plus the key material, which the
+ * template may not give itself. Sets CKA_LOCAL, CKA_KEY_GEN_MECHANISM,
+ * CKA_ALWAYS_SENSITIVE and CKA_NEVER_EXTRACTABLE as the spec says. */
+CK_RV dmsc_policy_generate(const CK_ATTRIBUTE *tmpl, CK_ULONG n, dmsc_policy_who who,
+                           CK_OBJECT_CLASS klass, CK_KEY_TYPE key_type, const dmsc_attrs *material,
+                           CK_MECHANISM_TYPE gen_mech, dmsc_attrs *out);
+
 /* Apply a C_SetAttributeValue (copying = false) or C_CopyObject
  * (copying = true) template to a copy of obj, into out. */
 CK_RV dmsc_policy_modify(const dmsc_attrs *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n,

@@ -5,6 +5,8 @@
 
 static void free_session(dmsc_session *s)
 {
+    for (int i = 0; i < DMSC_OP_N; i++)
+        dmsc_op_free(s->ops[i]);
     free(s->found);
     pthread_mutex_destroy(&s->lock);
     free(s);
@@ -97,6 +99,7 @@ static void retire(dmsc_session *s)
     if (t->n_sessions == 0 && t->login != DMSC_NOBODY) {
         t->ops->logout(t->bt);
         t->login = DMSC_NOBODY;
+        dmsc_token_forget_keys_inlock(t);
     }
     pthread_mutex_unlock(&t->lock);
 }
@@ -155,4 +158,27 @@ CK_STATE dmsc_session_state_inlock(const dmsc_session *s)
     default:
         return rw ? CKS_RW_PUBLIC_SESSION : CKS_RO_PUBLIC_SESSION;
     }
+}
+
+CK_RV dmsc_session_enter(CK_SESSION_HANDLE h, bool sync, dmsc_session **s)
+{
+    CK_RV rv = dmsc_check_initialized();
+    if (rv != CKR_OK)
+        return rv;
+    if ((rv = dmsc_session_get(h, s)) != CKR_OK)
+        return rv;
+    pthread_mutex_lock(&(*s)->token->lock);
+    if (sync)
+        rv = dmsc_token_sync_inlock((*s)->token);
+    if (rv != CKR_OK) {
+        pthread_mutex_unlock(&(*s)->token->lock);
+        dmsc_session_put(*s);
+    }
+    return rv;
+}
+
+void dmsc_session_leave(dmsc_session *s)
+{
+    pthread_mutex_unlock(&s->token->lock);
+    dmsc_session_put(s);
 }

@@ -6,6 +6,7 @@
 #ifndef DMSC_SESSION_H
 #define DMSC_SESSION_H
 
+#include "ops.h"
 #include "state.h"
 
 typedef struct dmsc_session {
@@ -20,6 +21,8 @@ typedef struct dmsc_session {
     CK_OBJECT_HANDLE *found;
     size_t n_found;
     size_t pos;
+    /* cryptographic operations, one of each kind at a time */
+    dmsc_op *ops[DMSC_OP_N];
 } dmsc_session;
 
 CK_RV dmsc_session_open(dmsc_token *t, CK_FLAGS flags, CK_SESSION_HANDLE *out);
@@ -29,6 +32,12 @@ void dmsc_session_put(dmsc_session *s);
 CK_RV dmsc_session_close(CK_SESSION_HANDLE h);
 /* Close every session of one token (slot), or of all when t == NULL. */
 void dmsc_session_close_all(dmsc_token *t);
+
+/* Hold the session and lock its token (lock order: session lock first
+ * if wanted, then this); sync the token's cache with the store when
+ * asked. Undo with dmsc_session_leave. */
+CK_RV dmsc_session_enter(CK_SESSION_HANDLE h, bool sync, dmsc_session **s);
+void dmsc_session_leave(dmsc_session *s);
 
 /* The PKCS#11 session state (CKS_*) from the token's login. */
 CK_STATE dmsc_session_state_inlock(const dmsc_session *s);

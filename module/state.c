@@ -4,6 +4,8 @@
 #include "session.h"
 #include "slots.h"
 
+#include <openssl/crypto.h>
+#include <openssl/provider.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -60,7 +62,13 @@ CK_RV dmsc_state_initialize(CK_VOID_PTR init_args)
     dmsc_debug_init();
     pthread_mutex_init(&dmsc_g.lock, NULL);
     dmsc_map_init(&dmsc_g.sessions);
-    rv = dmsc_vuicc_open(&dmsc_g.backend);
+    /* A private library context: the application's OpenSSL configuration
+     * (providers, properties) does not change what the card computes. */
+    dmsc_g.libctx = OSSL_LIB_CTX_new();
+    if (dmsc_g.libctx == NULL || OSSL_PROVIDER_load(dmsc_g.libctx, "default") == NULL)
+        rv = CKR_GENERAL_ERROR;
+    if (rv == CKR_OK)
+        rv = dmsc_vuicc_open(&dmsc_g.backend);
     if (rv == CKR_OK) {
         dmsc_g.initialized = true;
         dmsc_g.pid = getpid();
@@ -75,6 +83,8 @@ CK_RV dmsc_state_initialize(CK_VOID_PTR init_args)
     if (rv != CKR_OK) {
         dmsc_map_clear(&dmsc_g.sessions);
         pthread_mutex_destroy(&dmsc_g.lock);
+        OSSL_LIB_CTX_free(dmsc_g.libctx);
+        dmsc_g.libctx = NULL;
     }
     pthread_mutex_unlock(&init_lock);
     dmsc_debug(DMSC_DEBUG_CALL, "C_Initialize = %s", dmsc_rv_name(rv));
@@ -93,6 +103,7 @@ CK_RV dmsc_state_finalize(CK_VOID_PTR reserved)
         dmsc_g.backend->ops->free(dmsc_g.backend);
         dmsc_map_clear(&dmsc_g.sessions);
         pthread_mutex_destroy(&dmsc_g.lock);
+        OSSL_LIB_CTX_free(dmsc_g.libctx);
         memset(&dmsc_g, 0, sizeof(dmsc_g));
     }
     pthread_mutex_unlock(&init_lock);

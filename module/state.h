@@ -12,6 +12,7 @@
 #include "map.h"
 #include "token.h"
 
+#include <openssl/types.h>
 #include <pthread.h>
 #include <sys/types.h>
 
@@ -29,6 +30,7 @@ typedef struct {
     dmsc_slot *slots;
     size_t n_slots;
     dmsc_map sessions;
+    OSSL_LIB_CTX *libctx; /* the module's own OpenSSL context */
 } dmsc_state;
 
 extern dmsc_state dmsc_g;

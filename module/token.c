@@ -1,6 +1,9 @@
 /* The token cache: objects by handle, store id and label. */
 #include "token.h"
 
+#include "keys.h"
+
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,6 +126,7 @@ static void sink_logged_out(void *ctx)
 {
     dmsc_token *t = ctx;
     t->login = DMSC_NOBODY;
+    dmsc_token_forget_keys_inlock(t);
 }
 
 static CK_RV sink_upsert(void *ctx, uint64_t oid, dmsc_attrs *attrs)
@@ -268,4 +272,44 @@ CK_RV dmsc_token_find_inlock(dmsc_token *t, const CK_ATTRIBUTE *tmpl, CK_ULONG n
 oom:
     free(l.items);
     return CKR_HOST_MEMORY;
+}
+
+CK_RV dmsc_token_pkey_inlock(dmsc_token *t, dmsc_object *obj, OSSL_LIB_CTX *libctx, EVP_PKEY **out)
+{
+    if (obj->pkey != NULL) {
+        *out = obj->pkey;
+        return CKR_OK;
+    }
+    CK_ULONG key_type;
+    if (!dmsc_attrs_get_ulong(&obj->attrs, CKA_KEY_TYPE, &key_type))
+        return CKR_KEY_TYPE_INCONSISTENT;
+    dmsc_attrs plain;
+    dmsc_attrs_init(&plain);
+    CK_RV rv = CKR_OK;
+    /* Open the sealed values only for the moment of parsing. */
+    for (size_t i = 0; i < obj->attrs.n && rv == CKR_OK; i++) {
+        const dmsc_attr *a = &obj->attrs.items[i];
+        const void *v;
+        CK_ULONG len;
+        bool owned;
+        rv = dmsc_token_value_inlock(t, obj, a, &v, &len, &owned);
+        if (rv == CKR_OK) {
+            rv = owned ? dmsc_attrs_take(&plain, a->type, (void *)v, len, false)
+                       : dmsc_attrs_set(&plain, a->type, v, len);
+        }
+    }
+    if (rv == CKR_OK)
+        rv = dmsc_pkey_from_attrs(libctx, &plain, obj->klass, key_type, &obj->pkey);
+    dmsc_attrs_clear(&plain);
+    if (rv == CKR_OK)
+        *out = obj->pkey;
+    return rv;
+}
+
+void dmsc_token_forget_keys_inlock(dmsc_token *t)
+{
+    size_t it = 0;
+    void *v;
+    while (dmsc_map_next(&t->objects, &it, NULL, &v))
+        dmsc_object_forget_key(v);
 }

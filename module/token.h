@@ -53,6 +53,12 @@ bool dmsc_token_visible_inlock(const dmsc_token *t, const dmsc_object *obj);
 CK_RV dmsc_token_value_inlock(dmsc_token *t, const dmsc_object *obj, const dmsc_attr *a,
                               const void **plain, CK_ULONG *len, bool *owned);
 
+/* The object's key as an EVP_PKEY, parsed on first use and kept on the
+ * object (no reference is added: take one to use it unlocked). */
+CK_RV dmsc_token_pkey_inlock(dmsc_token *t, dmsc_object *obj, OSSL_LIB_CTX *libctx, EVP_PKEY **out);
+/* Drop every parsed key (the user logged out: key material leaves memory). */
+void dmsc_token_forget_keys_inlock(dmsc_token *t);
+
 /* Every visible object matching the template, as handles (malloc'd). */
 CK_RV dmsc_token_find_inlock(dmsc_token *t, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
                              CK_OBJECT_HANDLE **found, size_t *n_found);

@@ -1,0 +1,131 @@
+/* The mechanism table. */
+#include "mechs.h"
+
+#define SV (CKF_SIGN | CKF_VERIFY)
+#define ED (CKF_ENCRYPT | CKF_DECRYPT)
+#define WU (CKF_WRAP | CKF_UNWRAP)
+#define ECF (CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS)
+
+/* Key sizes: bits for RSA and EC, bytes for secret keys, as the spec counts. */
+static const dmsc_mech mechs[] = {
+    { CKM_MD5, MK_DIGEST, "MD5", { 0, 0, CKF_DIGEST } },
+    { CKM_SHA_1, MK_DIGEST, "SHA1", { 0, 0, CKF_DIGEST } },
+    { CKM_SHA224, MK_DIGEST, "SHA224", { 0, 0, CKF_DIGEST } },
+    { CKM_SHA256, MK_DIGEST, "SHA256", { 0, 0, CKF_DIGEST } },
+    { CKM_SHA384, MK_DIGEST, "SHA384", { 0, 0, CKF_DIGEST } },
+    { CKM_SHA512, MK_DIGEST, "SHA512", { 0, 0, CKF_DIGEST } },
+
+    { CKM_RSA_PKCS_KEY_PAIR_GEN, MK_GEN_RSA, NULL, { 2048, 4096, CKF_GENERATE_KEY_PAIR } },
+    { CKM_RSA_PKCS, MK_RSA_PKCS, NULL, { 1024, 8192, SV | ED | WU } },
+    { CKM_SHA1_RSA_PKCS, MK_RSA_PKCS, "SHA1", { 1024, 8192, SV } },
+    { CKM_SHA224_RSA_PKCS, MK_RSA_PKCS, "SHA224", { 1024, 8192, SV } },
+    { CKM_SHA256_RSA_PKCS, MK_RSA_PKCS, "SHA256", { 1024, 8192, SV } },
+    { CKM_SHA384_RSA_PKCS, MK_RSA_PKCS, "SHA384", { 1024, 8192, SV } },
+    { CKM_SHA512_RSA_PKCS, MK_RSA_PKCS, "SHA512", { 1024, 8192, SV } },
+    { CKM_RSA_PKCS_PSS, MK_RSA_PSS, NULL, { 1024, 8192, SV } },
+    { CKM_SHA1_RSA_PKCS_PSS, MK_RSA_PSS, "SHA1", { 1024, 8192, SV } },
+    { CKM_SHA224_RSA_PKCS_PSS, MK_RSA_PSS, "SHA224", { 1024, 8192, SV } },
+    { CKM_SHA256_RSA_PKCS_PSS, MK_RSA_PSS, "SHA256", { 1024, 8192, SV } },
+    { CKM_SHA384_RSA_PKCS_PSS, MK_RSA_PSS, "SHA384", { 1024, 8192, SV } },
+    { CKM_SHA512_RSA_PKCS_PSS, MK_RSA_PSS, "SHA512", { 1024, 8192, SV } },
+    { CKM_RSA_PKCS_OAEP, MK_RSA_OAEP, NULL, { 1024, 8192, ED | WU } },
+
+    { CKM_EC_KEY_PAIR_GEN, MK_GEN_EC, NULL, { 256, 521, CKF_GENERATE_KEY_PAIR | ECF } },
+    { CKM_ECDSA, MK_ECDSA, NULL, { 256, 521, SV | ECF } },
+    { CKM_ECDSA_SHA1, MK_ECDSA, "SHA1", { 256, 521, SV | ECF } },
+    { CKM_ECDSA_SHA224, MK_ECDSA, "SHA224", { 256, 521, SV | ECF } },
+    { CKM_ECDSA_SHA256, MK_ECDSA, "SHA256", { 256, 521, SV | ECF } },
+    { CKM_ECDSA_SHA384, MK_ECDSA, "SHA384", { 256, 521, SV | ECF } },
+    { CKM_ECDSA_SHA512, MK_ECDSA, "SHA512", { 256, 521, SV | ECF } },
+    { CKM_EC_EDWARDS_KEY_PAIR_GEN, MK_GEN_EDWARDS, NULL, { 255, 255, CKF_GENERATE_KEY_PAIR } },
+    { CKM_EDDSA, MK_EDDSA, NULL, { 255, 255, SV } },
+
+    { CKM_GENERIC_SECRET_KEY_GEN, MK_GEN_GENERIC, NULL, { 1, 512, CKF_GENERATE } },
+    { CKM_MD5_HMAC, MK_HMAC, "MD5", { 1, 512, SV } },
+    { CKM_SHA_1_HMAC, MK_HMAC, "SHA1", { 1, 512, SV } },
+    { CKM_SHA256_HMAC, MK_HMAC, "SHA256", { 1, 512, SV } },
+    { CKM_SHA384_HMAC, MK_HMAC, "SHA384", { 1, 512, SV } },
+    { CKM_SHA512_HMAC, MK_HMAC, "SHA512", { 1, 512, SV } },
+
+    { CKM_AES_KEY_GEN, MK_GEN_AES, NULL, { 16, 32, CKF_GENERATE } },
+    { CKM_AES_GCM, MK_AES_GCM, NULL, { 16, 32, ED } },
+    { CKM_AES_CBC_PAD, MK_AES_CBC_PAD, NULL, { 16, 32, ED } },
+    { CKM_AES_KEY_WRAP_PAD, MK_AES_WRAP_PAD, NULL, { 16, 32, WU } },
+};
+
+const dmsc_mech *dmsc_mech_find(CK_MECHANISM_TYPE type)
+{
+    for (size_t i = 0; i < DMSC_N_ELEMENTS(mechs); i++)
+        if (mechs[i].type == type)
+            return &mechs[i];
+    return NULL;
+}
+
+CK_RV dmsc_mech_list(CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR count)
+{
+    CK_ULONG n = DMSC_N_ELEMENTS(mechs);
+    if (list == NULL) {
+        *count = n;
+        return CKR_OK;
+    }
+    if (*count < n) {
+        *count = n;
+        return CKR_BUFFER_TOO_SMALL;
+    }
+    for (size_t i = 0; i < n; i++)
+        list[i] = mechs[i].type;
+    *count = n;
+    return CKR_OK;
+}
+
+const char *dmsc_mech_digest_name(CK_MECHANISM_TYPE hash)
+{
+    switch (hash) {
+    case CKM_SHA_1: return "SHA1";
+    case CKM_SHA224: return "SHA224";
+    case CKM_SHA256: return "SHA256";
+    case CKM_SHA384: return "SHA384";
+    case CKM_SHA512: return "SHA512";
+    default: return NULL;
+    }
+}
+
+const char *dmsc_mgf_digest_name(CK_RSA_PKCS_MGF_TYPE mgf)
+{
+    switch (mgf) {
+    case CKG_MGF1_SHA1: return "SHA1";
+    case CKG_MGF1_SHA224: return "SHA224";
+    case CKG_MGF1_SHA256: return "SHA256";
+    case CKG_MGF1_SHA384: return "SHA384";
+    case CKG_MGF1_SHA512: return "SHA512";
+    default: return NULL;
+    }
+}
+
+bool dmsc_mech_key_ok(const dmsc_mech *m, CK_KEY_TYPE key_type)
+{
+    switch (m->kind) {
+    case MK_RSA_PKCS:
+    case MK_RSA_PSS:
+    case MK_RSA_OAEP:
+        return key_type == CKK_RSA;
+    case MK_ECDSA:
+        return key_type == CKK_EC;
+    case MK_EDDSA:
+        return key_type == CKK_EC_EDWARDS;
+    case MK_HMAC:
+        /* A generic secret serves any HMAC; a typed HMAC key its own. */
+        return key_type == CKK_GENERIC_SECRET ||
+               (key_type == CKK_MD5_HMAC && m->type == CKM_MD5_HMAC) ||
+               (key_type == CKK_SHA_1_HMAC && m->type == CKM_SHA_1_HMAC) ||
+               (key_type == CKK_SHA256_HMAC && m->type == CKM_SHA256_HMAC) ||
+               (key_type == CKK_SHA384_HMAC && m->type == CKM_SHA384_HMAC) ||
+               (key_type == CKK_SHA512_HMAC && m->type == CKM_SHA512_HMAC);
+    case MK_AES_GCM:
+    case MK_AES_CBC_PAD:
+    case MK_AES_WRAP_PAD:
+        return key_type == CKK_AES;
+    default:
+        return false;
+    }
+}
