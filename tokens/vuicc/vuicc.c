@@ -751,6 +751,7 @@ static CK_RV write_object(dmsc_btoken *t, uint64_t *oid, const dmsc_attrs *attrs
         t->seen_gen = meta.gen;
     card_leave(t);
     free(blob);
+    blob = NULL;
     if (rv == CKR_OK)
         return CKR_OK;
 fail:
