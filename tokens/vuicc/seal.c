@@ -117,16 +117,21 @@ CK_RV vuicc_dek_unwrap(OSSL_LIB_CTX *libctx, const unsigned char *blob, size_t b
                        const CK_UTF8CHAR *pin, CK_ULONG pin_len, const char *role,
                        unsigned char dek[VUICC_DEK_LEN])
 {
+    /* Costs a stored blob may ask for: enough for any wrap we make, and
+     * bounded so a tampered store cannot make a PIN check eat the memory
+     * (128 * r * N bytes: at most 256 MiB) or the time of the machine. */
     if (blob == NULL || blob_len != WRAP_LEN || blob[0] != 'W' || blob[1] != '1' ||
-        blob[2] < 10 || blob[2] > 22 || blob[3] == 0 || blob[3] > 32 || blob[4] == 0 ||
-        blob[4] > 4)
+        blob[2] < 10 || blob[2] > 20 || blob[3] == 0 || blob[3] > 16 || blob[4] == 0 ||
+        blob[4] > 4 || ((uint64_t)128 * blob[3] << blob[2]) > (256u << 20))
         return CKR_DEVICE_ERROR;
     unsigned char kek[32], tag[TAG_LEN];
     const unsigned char *salt = blob + WRAP_HDR, *nonce = salt + SALT_LEN,
                         *ct = nonce + NONCE_LEN;
     memcpy(tag, ct + VUICC_DEK_LEN, TAG_LEN);
     CK_RV rv = derive_kek(libctx, pin, pin_len, salt, blob[2], blob[3], blob[4], kek);
-    if (rv == CKR_OK && !gcm(libctx, 0, kek, nonce, (const unsigned char *)role, strlen(role),
+    if (rv != CKR_OK)
+        rv = CKR_DEVICE_ERROR; /* costs OpenSSL refuses: not a blob we made */
+    else if (!gcm(libctx, 0, kek, nonce, (const unsigned char *)role, strlen(role),
                              ct, VUICC_DEK_LEN, dek, tag)) {
         dmsc_wipe(dek, VUICC_DEK_LEN);
         rv = CKR_PIN_INCORRECT;

@@ -1,0 +1,27 @@
+# End-to-end tests driving the built module with real tools (pkcs11-tool,
+# p11-kit, openssl). Included by the top-level Makefile.am; paths are
+# relative to the top directory. The harness (AM_TESTS_ENVIRONMENT) exports
+# DMSC_MODULE, DMSC_SRCDIR and DMSC_BUILDDIR; the tests find the driver at
+# $DMSC_BUILDDIR/tests/integration/p11-driver.
+
+# A generic PKCS#11 client (dlopens $DMSC_MODULE; no dmsc headers).
+check_PROGRAMS += tests/integration/p11-driver
+tests_integration_p11_driver_SOURCES = tests/integration/p11-driver.c
+tests_integration_p11_driver_CPPFLAGS = $(P11KIT_CFLAGS)
+tests_integration_p11_driver_LDADD = -ldl
+
+INTEGRATION_TESTS = \
+	tests/integration/test-pkcs11-tool-basics.sh \
+	tests/integration/test-objects.sh \
+	tests/integration/test-pin-lockout.sh \
+	tests/integration/test-fork.sh \
+	tests/integration/test-two-process.sh \
+	tests/integration/test-kill9.sh \
+	tests/integration/test-bad-store.sh \
+	tests/integration/test-p11-kit.sh
+
+TESTS += $(INTEGRATION_TESTS)
+
+EXTRA_DIST += \
+	tests/integration/lib.sh \
+	$(INTEGRATION_TESTS)
