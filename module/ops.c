@@ -116,6 +116,42 @@ void dmsc_op_logged_in(dmsc_op *op)
     op->need_login = false;
 }
 
+/* ---- algorithms, fetched once per library context ---- */
+
+static const char *const md_names[] = { "MD5", "SHA1", "SHA224", "SHA256", "SHA384", "SHA512" };
+static struct {
+    EVP_MD *md[DMSC_N_ELEMENTS(md_names)];
+    EVP_MAC *hmac;
+} algs;
+
+void dmsc_ops_prepare(OSSL_LIB_CTX *libctx)
+{
+    /* Fetching takes the library context's lock: do it once, not per
+     * operation. Missing algorithms stay NULL and are fetched per use. */
+    for (size_t i = 0; i < DMSC_N_ELEMENTS(md_names); i++)
+        algs.md[i] = EVP_MD_fetch(libctx, md_names[i], NULL);
+    algs.hmac = EVP_MAC_fetch(libctx, "HMAC", NULL);
+}
+
+void dmsc_ops_release(void)
+{
+    for (size_t i = 0; i < DMSC_N_ELEMENTS(md_names); i++)
+        EVP_MD_free(algs.md[i]);
+    EVP_MAC_free(algs.hmac);
+    memset(&algs, 0, sizeof(algs));
+}
+
+/* The digest by name, with a reference the caller frees. */
+static EVP_MD *fetch_md(OSSL_LIB_CTX *libctx, const char *name)
+{
+    for (size_t i = 0; i < DMSC_N_ELEMENTS(md_names); i++)
+        if (strcmp(md_names[i], name) == 0 && algs.md[i] != NULL) {
+            EVP_MD_up_ref(algs.md[i]);
+            return algs.md[i];
+        }
+    return EVP_MD_fetch(libctx, name, NULL);
+}
+
 /* ---- setting up ---- */
 
 static size_t rsa_bytes(const EVP_PKEY *pkey)
@@ -305,11 +341,14 @@ static CK_RV init_asym(dmsc_op *op, const CK_MECHANISM *mech)
          * hashes inside the algorithm, so its input is collected. */
         op->md = EVP_MD_CTX_new();
         EVP_PKEY_CTX *pctx = NULL;
-        if (op->md == NULL)
+        EVP_MD *md = m->md ? fetch_md(op->libctx, m->md) : NULL;
+        if (op->md == NULL || (m->md != NULL && md == NULL)) {
+            EVP_MD_free(md);
             return CKR_HOST_MEMORY;
-        int ok = op->kind == DMSC_OP_SIGN
-                     ? EVP_DigestSignInit_ex(op->md, &pctx, m->md, op->libctx, NULL, op->pkey, NULL)
-                     : EVP_DigestVerifyInit_ex(op->md, &pctx, m->md, op->libctx, NULL, op->pkey, NULL);
+        }
+        int ok = op->kind == DMSC_OP_SIGN ? EVP_DigestSignInit(op->md, &pctx, md, NULL, op->pkey)
+                                          : EVP_DigestVerifyInit(op->md, &pctx, md, NULL, op->pkey);
+        EVP_MD_free(md);
         if (ok != 1 || !rsa_settings(op, pctx))
             return CKR_GENERAL_ERROR;
         op->collect = m->kind == MK_EDDSA;
@@ -323,9 +362,10 @@ static CK_RV init_hmac(dmsc_op *op, const CK_MECHANISM *mech)
 {
     if (!no_param(mech))
         return CKR_MECHANISM_PARAM_INVALID;
-    EVP_MAC *mac = EVP_MAC_fetch(op->libctx, "HMAC", NULL);
+    EVP_MAC *mac = algs.hmac ? algs.hmac : EVP_MAC_fetch(op->libctx, "HMAC", NULL);
     op->mac = mac ? EVP_MAC_CTX_new(mac) : NULL;
-    EVP_MAC_free(mac);
+    if (mac != algs.hmac)
+        EVP_MAC_free(mac);
     if (op->mac == NULL)
         return CKR_HOST_MEMORY;
     OSSL_PARAM ps[] = { OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)op->m->md, 0),
@@ -340,7 +380,7 @@ static CK_RV init_digest(dmsc_op *op, const CK_MECHANISM *mech)
 {
     if (!no_param(mech))
         return CKR_MECHANISM_PARAM_INVALID;
-    EVP_MD *md = EVP_MD_fetch(op->libctx, op->m->md, NULL);
+    EVP_MD *md = fetch_md(op->libctx, op->m->md);
     op->md = EVP_MD_CTX_new();
     int ok = md != NULL && op->md != NULL && EVP_DigestInit_ex2(op->md, md, NULL) == 1;
     if (ok)

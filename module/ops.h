@@ -33,6 +33,10 @@ typedef struct {
     size_t secret_len;
 } dmsc_op_key;
 
+/* Fetch the algorithms once for a library context; release before it goes. */
+void dmsc_ops_prepare(OSSL_LIB_CTX *libctx);
+void dmsc_ops_release(void);
+
 CK_RV dmsc_op_init(OSSL_LIB_CTX *libctx, dmsc_op_kind kind, const dmsc_mech *m,
                    const CK_MECHANISM *mech, const dmsc_op_key *key, dmsc_op **out);
 void dmsc_op_free(dmsc_op *op);

@@ -1,6 +1,7 @@
 /* C_Initialize / C_Finalize and the fork rule. */
 #include "state.h"
 
+#include "ops.h"
 #include "session.h"
 #include "slots.h"
 
@@ -67,8 +68,10 @@ CK_RV dmsc_state_initialize(CK_VOID_PTR init_args)
     dmsc_g.libctx = OSSL_LIB_CTX_new();
     if (dmsc_g.libctx == NULL || OSSL_PROVIDER_load(dmsc_g.libctx, "default") == NULL)
         rv = CKR_GENERAL_ERROR;
-    if (rv == CKR_OK)
+    if (rv == CKR_OK) {
+        dmsc_ops_prepare(dmsc_g.libctx);
         rv = dmsc_vuicc_open(&dmsc_g.backend);
+    }
     if (rv == CKR_OK) {
         dmsc_g.initialized = true;
         dmsc_g.pid = getpid();
@@ -83,6 +86,7 @@ CK_RV dmsc_state_initialize(CK_VOID_PTR init_args)
     if (rv != CKR_OK) {
         dmsc_map_clear(&dmsc_g.sessions);
         pthread_mutex_destroy(&dmsc_g.lock);
+        dmsc_ops_release();
         OSSL_LIB_CTX_free(dmsc_g.libctx);
         dmsc_g.libctx = NULL;
     }
@@ -103,6 +107,7 @@ CK_RV dmsc_state_finalize(CK_VOID_PTR reserved)
         dmsc_g.backend->ops->free(dmsc_g.backend);
         dmsc_map_clear(&dmsc_g.sessions);
         pthread_mutex_destroy(&dmsc_g.lock);
+        dmsc_ops_release();
         OSSL_LIB_CTX_free(dmsc_g.libctx);
         memset(&dmsc_g, 0, sizeof(dmsc_g));
     }
