@@ -66,7 +66,9 @@ CK_RV dmsc_state_initialize(CK_VOID_PTR init_args)
     /* A private library context: the application's OpenSSL configuration
      * (providers, properties) does not change what the card computes. */
     dmsc_g.libctx = OSSL_LIB_CTX_new();
-    if (dmsc_g.libctx == NULL || OSSL_PROVIDER_load(dmsc_g.libctx, "default") == NULL)
+    if (dmsc_g.libctx != NULL)
+        dmsc_g.provider = OSSL_PROVIDER_load(dmsc_g.libctx, "default");
+    if (dmsc_g.provider == NULL)
         rv = CKR_GENERAL_ERROR;
     if (rv == CKR_OK) {
         dmsc_ops_prepare(dmsc_g.libctx);
@@ -87,6 +89,8 @@ CK_RV dmsc_state_initialize(CK_VOID_PTR init_args)
         dmsc_map_clear(&dmsc_g.sessions);
         pthread_mutex_destroy(&dmsc_g.lock);
         dmsc_ops_release();
+        if (dmsc_g.provider)
+            OSSL_PROVIDER_unload(dmsc_g.provider);
         OSSL_LIB_CTX_free(dmsc_g.libctx);
         dmsc_g.libctx = NULL;
     }
@@ -108,6 +112,8 @@ CK_RV dmsc_state_finalize(CK_VOID_PTR reserved)
         dmsc_map_clear(&dmsc_g.sessions);
         pthread_mutex_destroy(&dmsc_g.lock);
         dmsc_ops_release();
+        if (dmsc_g.provider)
+            OSSL_PROVIDER_unload(dmsc_g.provider);
         OSSL_LIB_CTX_free(dmsc_g.libctx);
         memset(&dmsc_g, 0, sizeof(dmsc_g));
     }

@@ -31,6 +31,7 @@ typedef struct {
     size_t n_slots;
     dmsc_map sessions;
     OSSL_LIB_CTX *libctx; /* the module's own OpenSSL context */
+    OSSL_PROVIDER *provider;
 } dmsc_state;
 
 extern dmsc_state dmsc_g;
