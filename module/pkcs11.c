@@ -295,23 +295,20 @@ static CK_RV dmsc_C_CloseAllSessions(CK_SLOT_ID id)
 
 static CK_RV dmsc_C_GetSessionInfo(CK_SESSION_HANDLE h, CK_SESSION_INFO_PTR info)
 {
-    CK_RV rv = dmsc_check_initialized();
     dmsc_session *s;
-    if (rv == CKR_OK)
-        rv = dmsc_session_get(h, &s);
+    /* Synced: a token re-initialised by another process shows logged out. */
+    CK_RV rv = enter(h, &s);
     if (rv != CKR_OK)
         TRACE("C_GetSessionInfo", rv);
     if (info == NULL) {
         rv = CKR_ARGUMENTS_BAD;
     } else {
-        pthread_mutex_lock(&s->token->lock);
         info->slotID = s->token->slot_id;
         info->state = dmsc_session_state_inlock(s);
         info->flags = s->flags;
         info->ulDeviceError = 0;
-        pthread_mutex_unlock(&s->token->lock);
     }
-    dmsc_session_put(s);
+    leave(s);
     TRACE("C_GetSessionInfo", rv);
 }
 
