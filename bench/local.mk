@@ -16,6 +16,6 @@ CLEANFILES += bench/bench-objects
 
 EXTRA_DIST += bench/run-bench.sh
 
-bench: dmsc-pkcs11.la bench/bench-objects
+bench: dmsc-pkcs11.la bench/bench-objects bench-crypto
 	$(SHELL) $(top_srcdir)/bench/run-bench.sh '$(abs_top_builddir)/.libs/dmsc-pkcs11.so' '$(abs_top_builddir)/bench/bench-objects'
 .PHONY: bench
