@@ -84,8 +84,10 @@ void dmsc_op_free(dmsc_op *op)
     if (op == NULL)
         return;
     EVP_PKEY_free(op->pkey);
-    if (op->secret)
-        OPENSSL_clear_free(op->secret, op->secret_len);
+    if (op->secret) {
+        dmsc_wipe(op->secret, op->secret_len);
+        free(op->secret);
+    }
     EVP_MD_CTX_free(op->md);
     EVP_PKEY_CTX_free(op->pctx);
     EVP_MAC_CTX_free(op->mac);
@@ -393,8 +395,13 @@ CK_RV dmsc_op_init(OSSL_LIB_CTX *libctx, dmsc_op_kind kind, const dmsc_mech *m,
                    const CK_MECHANISM *mech, const dmsc_op_key *key, dmsc_op **out)
 {
     dmsc_op *op = calloc(1, sizeof(*op));
-    if (op == NULL)
+    if (op == NULL) {
+        if (key != NULL && key->secret != NULL) {
+            dmsc_wipe(key->secret, key->secret_len);
+            free(key->secret);
+        }
         return CKR_HOST_MEMORY;
+    }
     op->kind = kind;
     op->m = m;
     op->libctx = libctx;
@@ -404,10 +411,8 @@ CK_RV dmsc_op_init(OSSL_LIB_CTX *libctx, dmsc_op_kind kind, const dmsc_mech *m,
         op->pkey = key->pkey;
     }
     if (key != NULL && key->secret != NULL) {
-        op->secret = OPENSSL_memdup(key->secret, key->secret_len ? key->secret_len : 1);
+        op->secret = key->secret;
         op->secret_len = key->secret_len;
-        if (op->secret == NULL)
-            rv = CKR_HOST_MEMORY;
     }
     if (rv == CKR_OK) {
         switch (m->kind) {

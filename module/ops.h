@@ -29,7 +29,7 @@ typedef struct dmsc_op dmsc_op;
 
 typedef struct {
     EVP_PKEY *pkey;              /* public or private key; a reference is taken */
-    const unsigned char *secret; /* a secret key's value; copied */
+    unsigned char *secret;       /* a secret key's value, malloc'd; dmsc_op_init takes it */
     size_t secret_len;
 } dmsc_op_key;
 

@@ -145,7 +145,7 @@ static CK_RV key_for_inlock(dmsc_token *t, CK_OBJECT_HANDLE h, dmsc_op_kind kind
             memcpy(copy, plain, len);
             plain = copy;
         }
-        key->secret = plain;
+        key->secret = (unsigned char *)plain;
         key->secret_len = len;
     } else {
         CK_RV rv = dmsc_token_pkey_inlock(t, obj, dmsc_g.libctx, &key->pkey);
@@ -207,10 +207,10 @@ static CK_RV op_init(CK_SESSION_HANDLE h, dmsc_op_kind kind, CK_MECHANISM_PTR me
             goto done;
     }
     rv = dmsc_op_init(dmsc_g.libctx, kind, m, mech, &key, &s->ops[kind]);
+    key.secret = NULL; /* the operation took it, or freed it */
     if (rv == CKR_OK && always_auth && (kind == DMSC_OP_SIGN || kind == DMSC_OP_DECRYPT))
         dmsc_op_require_login(s->ops[kind]);
     EVP_PKEY_free(key.pkey);
-    key_release(&key);
 done:
     pthread_mutex_unlock(&s->lock);
     dmsc_session_put(s);
@@ -756,8 +756,10 @@ CK_RV dmsc_C_WrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HANDL
         rv = wrappable_inlock(s->token, obj, wrapper, &plain, &plain_len);
     dmsc_session_leave(s);
     dmsc_op *op = NULL;
-    if (rv == CKR_OK)
+    if (rv == CKR_OK) {
         rv = dmsc_op_init(dmsc_g.libctx, DMSC_OP_ENCRYPT, m, mech, &key, &op);
+        key.secret = NULL; /* taken by the operation, or freed */
+    }
     if (rv == CKR_OK)
         rv = dmsc_op_oneshot(op, plain, plain_len, out, out_len);
     if (rv == CKR_DATA_LEN_RANGE)
@@ -855,8 +857,10 @@ CK_RV dmsc_C_UnwrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HAN
     dmsc_op *op = NULL;
     unsigned char *plain = NULL;
     CK_ULONG plain_len = 0;
-    if (rv == CKR_OK)
+    if (rv == CKR_OK) {
         rv = dmsc_op_init(dmsc_g.libctx, DMSC_OP_DECRYPT, m, mech, &key, &op);
+        key.secret = NULL; /* taken by the operation, or freed */
+    }
     if (rv == CKR_OK)
         rv = dmsc_op_oneshot(op, wrapped, wrapped_len, NULL, &plain_len);
     if (rv == CKR_OK && (plain = malloc(plain_len ? plain_len : 1)) == NULL)

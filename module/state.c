@@ -15,11 +15,28 @@ dmsc_state dmsc_g;
 /* Serialises C_Initialize and C_Finalize against each other. */
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Bumped in every child of a fork(). The handler only marks; the child's
+ * next C_Initialize does the work. (getpid() on every call would cost a
+ * system call per PKCS#11 call.) glibc drops the handler if the module
+ * is unloaded. */
+static volatile unsigned fork_generation;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void forked_child(void)
+{
+    fork_generation++;
+}
+
+static void register_atfork(void)
+{
+    pthread_atfork(NULL, NULL, forked_child);
+}
+
 CK_RV dmsc_check_initialized(void)
 {
     /* A forked child sees its parent's state but must not use it: the
      * card connections and locks belong to the parent. */
-    if (!dmsc_g.initialized || dmsc_g.pid != getpid())
+    if (!dmsc_g.initialized || dmsc_g.generation != fork_generation)
         return CKR_CRYPTOKI_NOT_INITIALIZED;
     return CKR_OK;
 }
@@ -49,7 +66,8 @@ CK_RV dmsc_state_initialize(CK_VOID_PTR init_args)
     if (rv != CKR_OK)
         return rv;
     pthread_mutex_lock(&init_lock);
-    if (dmsc_g.initialized && dmsc_g.pid == getpid()) {
+    pthread_once(&atfork_once, register_atfork);
+    if (dmsc_g.initialized && dmsc_g.generation == fork_generation) {
         pthread_mutex_unlock(&init_lock);
         return CKR_CRYPTOKI_ALREADY_INITIALIZED;
     }
@@ -77,6 +95,7 @@ CK_RV dmsc_state_initialize(CK_VOID_PTR init_args)
     if (rv == CKR_OK) {
         dmsc_g.initialized = true;
         dmsc_g.pid = getpid();
+        dmsc_g.generation = fork_generation;
         rv = dmsc_slots_refresh();
         if (rv != CKR_OK) {
             dmsc_slots_free();

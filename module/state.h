@@ -25,6 +25,7 @@ typedef struct {
 typedef struct {
     bool initialized;
     pid_t pid;
+    unsigned generation; /* fork generation C_Initialize ran in */
     pthread_mutex_t lock;
     dmsc_backend *backend;
     dmsc_slot *slots;
