@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 static atomic_ulong next_handle = 1;
+static atomic_ullong next_serial = 1;
 
 CK_ULONG dmsc_next_handle(void)
 {
@@ -22,6 +23,7 @@ uint64_t dmsc_object_label_hash(const void *label, size_t len)
 
 static void refresh(dmsc_object *obj)
 {
+    obj->serial = atomic_fetch_add(&next_serial, 1);
     obj->klass = dmsc_policy_class(&obj->attrs);
     obj->is_private = dmsc_attrs_is_true(&obj->attrs, CKA_PRIVATE, false);
     const dmsc_attr *label = dmsc_attrs_find(&obj->attrs, CKA_LABEL);

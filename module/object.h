@@ -20,6 +20,7 @@ typedef struct dmsc_object {
     uint64_t label_hash;
     struct dmsc_object *label_next; /* chain of the label index */
     EVP_PKEY *pkey;              /* parsed once from the attributes, on first use */
+    uint64_t serial;             /* new for every set of attributes: a cache key */
 } dmsc_object;
 
 /* A new object taking the attributes (attrs is left empty). */

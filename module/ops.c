@@ -24,6 +24,7 @@ struct dmsc_op {
     size_t secret_len;
     bool multi;
     bool need_login;
+    uint64_t key_serial;
 
     EVP_MD_CTX *md;          /* digest, hash-and-sign, EdDSA */
     EVP_PKEY_CTX *pctx;      /* raw sign/verify, RSA encrypt/decrypt */
@@ -96,6 +97,33 @@ void dmsc_op_free(dmsc_op *op)
         OPENSSL_clear_free(op->buf, op->cap);
     OPENSSL_free(op->label);
     free(op);
+}
+
+void dmsc_op_set_key_serial(dmsc_op *op, uint64_t serial)
+{
+    op->key_serial = serial;
+}
+
+bool dmsc_op_reusable(const dmsc_op *op, const dmsc_mech *m, const CK_MECHANISM *mech, uint64_t serial)
+{
+    return op != NULL && op->mac != NULL && op->m == m && op->key_serial == serial && serial != 0 &&
+           no_param(mech);
+}
+
+bool dmsc_op_can_wait(const dmsc_op *op)
+{
+    return op->mac != NULL && op->key_serial != 0;
+}
+
+CK_RV dmsc_op_restart(dmsc_op *op)
+{
+    /* A NULL key re-initialises HMAC with the key it already holds. */
+    if (EVP_MAC_init(op->mac, NULL, 0, NULL) != 1)
+        return CKR_GENERAL_ERROR;
+    op->multi = false;
+    op->need_login = false;
+    op->len = 0;
+    return CKR_OK;
 }
 
 bool dmsc_op_is_multi(const dmsc_op *op)

@@ -41,6 +41,16 @@ CK_RV dmsc_op_init(OSSL_LIB_CTX *libctx, dmsc_op_kind kind, const dmsc_mech *m,
                    const CK_MECHANISM *mech, const dmsc_op_key *key, dmsc_op **out);
 void dmsc_op_free(dmsc_op *op);
 
+/* Reuse a finished operation for the same mechanism and key: an HMAC
+ * keeps its keyed state, so a session that MACs many messages with one
+ * key does not key it again each time. serial identifies the key
+ * object's attributes (dmsc_object.serial). */
+void dmsc_op_set_key_serial(dmsc_op *op, uint64_t serial);
+bool dmsc_op_reusable(const dmsc_op *op, const dmsc_mech *m, const CK_MECHANISM *mech, uint64_t serial);
+CK_RV dmsc_op_restart(dmsc_op *op);
+/* May this finished operation wait for reuse? */
+bool dmsc_op_can_wait(const dmsc_op *op);
+
 /* Has C_*Update been called (one-shot calls are then refused)? */
 bool dmsc_op_is_multi(const dmsc_op *op);
 

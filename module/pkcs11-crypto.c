@@ -110,7 +110,8 @@ static bool mechanism_allowed(const dmsc_object *obj, CK_MECHANISM_TYPE type)
 /* Check a key for a use and take what the operation needs of it. The
  * caller holds the token lock; secret->secret is malloc'd when set. */
 static CK_RV key_for_inlock(dmsc_token *t, CK_OBJECT_HANDLE h, dmsc_op_kind kind, const dmsc_mech *m,
-                            CK_ATTRIBUTE_TYPE usage, dmsc_op_key *key, bool *always_auth)
+                            CK_ATTRIBUTE_TYPE usage, dmsc_op_key *key, bool *always_auth,
+                            uint64_t reuse_serial, uint64_t *serial)
 {
     dmsc_object *obj = dmsc_token_lookup_inlock(t, h);
     if (obj == NULL)
@@ -126,6 +127,10 @@ static CK_RV key_for_inlock(dmsc_token *t, CK_OBJECT_HANDLE h, dmsc_op_kind kind
     *always_auth = obj->klass == CKO_PRIVATE_KEY &&
                    dmsc_attrs_is_true(&obj->attrs, CKA_ALWAYS_AUTHENTICATE, false);
     memset(key, 0, sizeof(*key));
+    if (serial != NULL)
+        *serial = obj->serial;
+    if (reuse_serial != 0 && reuse_serial == obj->serial)
+        return CKR_OK; /* the caller's spare operation holds this very key */
     CK_ULONG bits;
     if (obj->klass == CKO_SECRET_KEY) {
         const dmsc_attr *v = dmsc_attrs_find(&obj->attrs, CKA_VALUE);
@@ -196,9 +201,16 @@ static CK_RV op_init(CK_SESSION_HANDLE h, dmsc_op_kind kind, CK_MECHANISM_PTR me
     }
     dmsc_op_key key = { 0 };
     bool always_auth = false;
+    dmsc_op *spare = s->spare[kind];
+    uint64_t spare_serial = 0, serial = 0;
     if (kind != DMSC_OP_DIGEST) {
         pthread_mutex_lock(&s->token->lock);
-        rv = key_for_inlock(s->token, key_h, kind, m, op_kinds[kind].usage, &key, &always_auth);
+        /* Would the spare operation serve? Then no copy of the key. */
+        dmsc_object *obj = spare ? dmsc_token_lookup_inlock(s->token, key_h) : NULL;
+        if (obj != NULL && dmsc_op_reusable(spare, m, mech, obj->serial))
+            spare_serial = obj->serial;
+        rv = key_for_inlock(s->token, key_h, kind, m, op_kinds[kind].usage, &key, &always_auth,
+                            spare_serial, &serial);
         /* Our own reference: the object may go while the operation runs. */
         if (rv == CKR_OK && key.pkey != NULL)
             EVP_PKEY_up_ref(key.pkey);
@@ -206,8 +218,20 @@ static CK_RV op_init(CK_SESSION_HANDLE h, dmsc_op_kind kind, CK_MECHANISM_PTR me
         if (rv != CKR_OK)
             goto done;
     }
-    rv = dmsc_op_init(dmsc_g.libctx, kind, m, mech, &key, &s->ops[kind]);
-    key.secret = NULL; /* the operation took it, or freed it */
+    if (spare_serial != 0 && (rv = dmsc_op_restart(spare)) == CKR_OK) {
+        s->ops[kind] = spare;
+        s->spare[kind] = NULL;
+    } else {
+        if (spare_serial != 0) {
+            dmsc_op_free(spare);
+            s->spare[kind] = NULL;
+            goto done;
+        }
+        rv = dmsc_op_init(dmsc_g.libctx, kind, m, mech, &key, &s->ops[kind]);
+        key.secret = NULL; /* the operation took it, or freed it */
+        if (rv == CKR_OK)
+            dmsc_op_set_key_serial(s->ops[kind], serial);
+    }
     if (rv == CKR_OK && always_auth && (kind == DMSC_OP_SIGN || kind == DMSC_OP_DECRYPT))
         dmsc_op_require_login(s->ops[kind]);
     EVP_PKEY_free(key.pkey);
@@ -282,7 +306,13 @@ static CK_RV op_call(CK_SESSION_HANDLE h, dmsc_op_kind kind, call_kind call, con
     }
     bool keep = rv == CKR_BUFFER_TOO_SMALL || (rv == CKR_OK && (!last || query));
     if (!keep) {
-        dmsc_op_free(op);
+        /* A finished operation that can serve again waits as the spare. */
+        if ((rv == CKR_OK || rv == CKR_SIGNATURE_INVALID) && dmsc_op_can_wait(op)) {
+            dmsc_op_free(s->spare[kind]);
+            s->spare[kind] = op;
+        } else {
+            dmsc_op_free(op);
+        }
         s->ops[kind] = NULL;
     }
 done:
@@ -741,7 +771,7 @@ CK_RV dmsc_C_WrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HANDL
     unsigned char *plain = NULL;
     size_t plain_len = 0;
     /* The wrapping key encrypts: check it as for encryption, with CKA_WRAP. */
-    rv = key_for_inlock(s->token, wrapping_h, DMSC_OP_ENCRYPT, m, CKA_WRAP, &key, &always_auth);
+    rv = key_for_inlock(s->token, wrapping_h, DMSC_OP_ENCRYPT, m, CKA_WRAP, &key, &always_auth, 0, NULL);
     if (rv == CKR_KEY_HANDLE_INVALID)
         rv = CKR_WRAPPING_KEY_HANDLE_INVALID;
     else if (rv == CKR_KEY_TYPE_INCONSISTENT)
@@ -845,7 +875,7 @@ CK_RV dmsc_C_UnwrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HAN
         TRACE("C_UnwrapKey", rv);
     dmsc_op_key key = { 0 };
     bool always_auth;
-    rv = key_for_inlock(s->token, unwrapping_h, DMSC_OP_DECRYPT, m, CKA_UNWRAP, &key, &always_auth);
+    rv = key_for_inlock(s->token, unwrapping_h, DMSC_OP_DECRYPT, m, CKA_UNWRAP, &key, &always_auth, 0, NULL);
     if (rv == CKR_KEY_HANDLE_INVALID)
         rv = CKR_UNWRAPPING_KEY_HANDLE_INVALID;
     else if (rv == CKR_KEY_TYPE_INCONSISTENT)

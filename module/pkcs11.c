@@ -372,7 +372,11 @@ static CK_RV dmsc_C_Logout(CK_SESSION_HANDLE h)
         s->token->login = DMSC_NOBODY;
         dmsc_token_forget_keys_inlock(s->token);
     }
+    dmsc_token *t = s->token;
     leave(s);
+    /* Finished operations kept for reuse may hold key material. */
+    if (rv == CKR_OK)
+        dmsc_session_drop_spares(t);
     TRACE("C_Logout", rv);
 }
 

@@ -5,8 +5,10 @@
 
 static void free_session(dmsc_session *s)
 {
-    for (int i = 0; i < DMSC_OP_N; i++)
+    for (int i = 0; i < DMSC_OP_N; i++) {
         dmsc_op_free(s->ops[i]);
+        dmsc_op_free(s->spare[i]);
+    }
     free(s->found);
     pthread_mutex_destroy(&s->lock);
     free(s);
@@ -181,4 +183,30 @@ void dmsc_session_leave(dmsc_session *s)
 {
     pthread_mutex_unlock(&s->token->lock);
     dmsc_session_put(s);
+}
+
+void dmsc_session_drop_spares(dmsc_token *t)
+{
+    pthread_mutex_lock(&dmsc_g.lock);
+    size_t n = 0, it = 0;
+    void *v;
+    dmsc_session **list = dmsc_g.sessions.count ? malloc(dmsc_g.sessions.count * sizeof(*list)) : NULL;
+    while (list && dmsc_map_next(&dmsc_g.sessions, &it, NULL, &v)) {
+        dmsc_session *s = v;
+        if (s->token == t) {
+            s->refs++;
+            list[n++] = s;
+        }
+    }
+    pthread_mutex_unlock(&dmsc_g.lock);
+    for (size_t i = 0; i < n; i++) {
+        pthread_mutex_lock(&list[i]->lock);
+        for (int k = 0; k < DMSC_OP_N; k++) {
+            dmsc_op_free(list[i]->spare[k]);
+            list[i]->spare[k] = NULL;
+        }
+        pthread_mutex_unlock(&list[i]->lock);
+        dmsc_session_put(list[i]);
+    }
+    free(list);
 }

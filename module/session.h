@@ -23,6 +23,7 @@ typedef struct dmsc_session {
     size_t pos;
     /* cryptographic operations, one of each kind at a time */
     dmsc_op *ops[DMSC_OP_N];
+    dmsc_op *spare[DMSC_OP_N]; /* a finished operation kept for reuse */
 } dmsc_session;
 
 CK_RV dmsc_session_open(dmsc_token *t, CK_FLAGS flags, CK_SESSION_HANDLE *out);
@@ -38,6 +39,10 @@ void dmsc_session_close_all(dmsc_token *t);
  * asked. Undo with dmsc_session_leave. */
 CK_RV dmsc_session_enter(CK_SESSION_HANDLE h, bool sync, dmsc_session **s);
 void dmsc_session_leave(dmsc_session *s);
+
+/* Drop the spare operations of every session of a token (at logout:
+ * they may hold key material). */
+void dmsc_session_drop_spares(dmsc_token *t);
 
 /* The PKCS#11 session state (CKS_*) from the token's login. */
 CK_STATE dmsc_session_state_inlock(const dmsc_session *s);
