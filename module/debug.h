@@ -29,4 +29,12 @@ const char *dmsc_rv_name(CK_RV rv);
             dmsc_debug_message((area), __VA_ARGS__);                        \
     } while (0)
 
+/* Return from a PKCS#11 entry point, tracing its name and result. */
+#define DMSC_TRACE_RETURN(name, expr)                                       \
+    do {                                                                    \
+        CK_RV rv_ = (expr);                                                 \
+        dmsc_debug(DMSC_DEBUG_CALL, "%s = %s", name, dmsc_rv_name(rv_));    \
+        return rv_;                                                         \
+    } while (0)
+
 #endif

@@ -17,12 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TRACE(name, expr)                                                   \
-    do {                                                                    \
-        CK_RV rv_ = (expr);                                                 \
-        dmsc_debug(DMSC_DEBUG_CALL, "%s = %s", name, dmsc_rv_name(rv_));    \
-        return rv_;                                                         \
-    } while (0)
+#define TRACE DMSC_TRACE_RETURN
 
 static CK_FUNCTION_LIST function_list;
 

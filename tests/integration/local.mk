@@ -10,6 +10,13 @@ tests_integration_p11_driver_SOURCES = tests/integration/p11-driver.c
 tests_integration_p11_driver_CPPFLAGS = $(P11KIT_CFLAGS)
 tests_integration_p11_driver_LDADD = -ldl
 
+# A self-checking crypto client (dlopens $DMSC_MODULE; OpenSSL as the
+# reference): the crypto rules pkcs11-tool cannot express.
+check_PROGRAMS += tests/integration/p11-crypto-driver
+tests_integration_p11_crypto_driver_SOURCES = tests/integration/p11-crypto-driver.c
+tests_integration_p11_crypto_driver_CPPFLAGS = $(P11KIT_CFLAGS) $(OPENSSL_CFLAGS)
+tests_integration_p11_crypto_driver_LDADD = $(OPENSSL_LIBS) -ldl
+
 INTEGRATION_TESTS = \
 	tests/integration/test-pkcs11-tool-basics.sh \
 	tests/integration/test-objects.sh \
@@ -18,7 +25,10 @@ INTEGRATION_TESTS = \
 	tests/integration/test-two-process.sh \
 	tests/integration/test-kill9.sh \
 	tests/integration/test-bad-store.sh \
-	tests/integration/test-p11-kit.sh
+	tests/integration/test-p11-kit.sh \
+	tests/integration/test-crypto.sh \
+	tests/integration/test-crypto-rules.sh \
+	tests/integration/test-interop-crypto.sh
 
 TESTS += $(INTEGRATION_TESTS)
 
