@@ -4,6 +4,7 @@
 #include <openssl/asn1.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
 #include <openssl/objects.h>
@@ -165,10 +166,27 @@ static CK_RV rsa_from_attrs(OSSL_LIB_CTX *libctx, const dmsc_attrs *attrs, bool 
             rv = CKR_HOST_MEMORY;
     }
     if (rv == CKR_OK)
-        rv = from_data(libctx, "RSA", priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, bld, out);
+        rv = from_data(libctx, DMSC_KEYTYPE_RSA, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, bld, out);
     for (size_t i = 0; i < DMSC_N_ELEMENTS(bns); i++)
         BN_clear_free(bns[i]);
     OSSL_PARAM_BLD_free(bld);
+    return rv;
+}
+
+static CK_RV ec_public_from_private(OSSL_LIB_CTX *libctx, const dmsc_curve *c, const BIGNUM *d,
+                                   unsigned char **pub, size_t *pub_len)
+{
+    EC_GROUP *group = EC_GROUP_new_by_curve_name_ex(libctx, NULL, c->nid);
+    EC_POINT *pt = group ? EC_POINT_new(group) : NULL;
+    CK_RV rv = CKR_KEY_TYPE_INCONSISTENT;
+    if (pt != NULL && BN_cmp(d, EC_GROUP_get0_order(group)) < 0 && !BN_is_zero(d) &&
+        EC_POINT_mul(group, pt, d, NULL, NULL, NULL) == 1) {
+        *pub_len = EC_POINT_point2buf(group, pt, POINT_CONVERSION_UNCOMPRESSED, pub, NULL);
+        if (*pub_len > 0)
+            rv = CKR_OK;
+    }
+    EC_POINT_free(pt);
+    EC_GROUP_free(group);
     return rv;
 }
 
@@ -183,8 +201,15 @@ static CK_RV ec_from_attrs(OSSL_LIB_CTX *libctx, const dmsc_attrs *attrs, bool p
     const dmsc_attr *a = plain(attrs, priv ? CKA_VALUE : CKA_EC_POINT);
     if (rv == CKR_OK && a == NULL)
         rv = CKR_KEY_TYPE_INCONSISTENT;
+    unsigned char *pub = NULL;
     if (rv == CKR_OK && priv) {
         if (!push_bn(bld, OSSL_PKEY_PARAM_PRIV_KEY, a, &d))
+            rv = CKR_HOST_MEMORY;
+        /* PKCS#11 keeps no public point on a private key; OpenSSL wants
+         * one to encode the key (PKCS#8, for wrapping): compute it. */
+        size_t pub_len = 0;
+        if (rv == CKR_OK && (rv = ec_public_from_private(libctx, c, d, &pub, &pub_len)) == CKR_OK &&
+            !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, pub_len))
             rv = CKR_HOST_MEMORY;
     } else if (rv == CKR_OK) {
         const unsigned char *pt;
@@ -194,7 +219,8 @@ static CK_RV ec_from_attrs(OSSL_LIB_CTX *libctx, const dmsc_attrs *attrs, bool p
             rv = CKR_KEY_TYPE_INCONSISTENT;
     }
     if (rv == CKR_OK)
-        rv = from_data(libctx, "EC", priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, bld, out);
+        rv = from_data(libctx, DMSC_KEYTYPE_EC, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, bld, out);
+    OPENSSL_free(pub);
     BN_clear_free(d);
     OSSL_PARAM_BLD_free(bld);
     return rv;

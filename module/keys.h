@@ -34,6 +34,18 @@ CK_RV dmsc_pkey_from_attrs(OSSL_LIB_CTX *libctx, const dmsc_attrs *attrs, CK_OBJ
 CK_RV dmsc_pkey_to_attrs(const EVP_PKEY *pkey, CK_KEY_TYPE key_type, const dmsc_curve *curve,
                          dmsc_attrs *pub, dmsc_attrs *priv);
 
+/*
+ * Key type names for EVP_PKEY_CTX_new_from_name. The OIDs, not "RSA" or
+ * "EC": OpenSSL 3.0 maps a short name to a legacy type id and then hands
+ * the context to any ENGINE the application made default for that type
+ * (openssl -engine pkcs11 does: libp11 then gets our keys). An OID name
+ * has no such id, so the context always comes from our library context's
+ * provider.
+ */
+#define DMSC_KEYTYPE_RSA "1.2.840.113549.1.1.1"
+#define DMSC_KEYTYPE_EC "1.2.840.10045.2.1"
+#define DMSC_KEYTYPE_ED25519 "1.3.101.112"
+
 /* Size in bits of the key (modulus bits, curve bits, secret bits). */
 CK_ULONG dmsc_pkey_bits(const EVP_PKEY *pkey);
 

@@ -36,6 +36,7 @@ struct dmsc_op {
 
     size_t out_len;          /* fixed output length (signatures, digests) */
     size_t tag_len;          /* AES-GCM */
+    size_t fed;              /* AES-CBC: input bytes taken so far */
     size_t ec_bytes;         /* ECDSA: bytes of r and of s */
     /* RSA PSS / OAEP settings, applied to each new EVP_PKEY_CTX */
     const char *pss_md;
@@ -356,6 +357,15 @@ static CK_RV init_asym(dmsc_op *op, const CK_MECHANISM *mech)
     if (rv != CKR_OK)
         return rv;
 
+    if (m->kind == MK_RSA_PSS) {
+        /* RFC 8017 9.1.1: emLen >= hLen + sLen + 2, emLen = ceil((modBits - 1) / 8). */
+        size_t em_len = (size_t)(EVP_PKEY_get_bits(op->pkey) - 1 + 7) / 8;
+        EVP_MD *md = fetch_md(op->libctx, op->pss_md);
+        size_t h_len = md ? (size_t)EVP_MD_get_size(md) : 0;
+        EVP_MD_free(md);
+        if (h_len == 0 || em_len < h_len + (size_t)op->salt_len + 2)
+            return CKR_MECHANISM_PARAM_INVALID;
+    }
     if (m->kind == MK_ECDSA) {
         op->ec_bytes = (size_t)(EVP_PKEY_get_bits(op->pkey) + 7) / 8;
         op->out_len = 2 * op->ec_bytes;
@@ -596,7 +606,13 @@ static CK_RV cipher_step(dmsc_op *op, const unsigned char *in, CK_ULONG in_len, 
         goto done;
     }
     if (in_len > 0 && EVP_CipherUpdate(copy, tmp, &n, in, (int)in_len) != 1) {
-        rv = CKR_GENERAL_ERROR;
+        /* Key unwrap checks its integrity value here. */
+        rv = op->kind == DMSC_OP_DECRYPT ? CKR_ENCRYPTED_DATA_INVALID : CKR_GENERAL_ERROR;
+        goto done;
+    }
+    if (final && op->m->kind == MK_AES_CBC_PAD && op->kind == DMSC_OP_DECRYPT &&
+        (op->fed + in_len) % 16 != 0) {
+        rv = CKR_ENCRYPTED_DATA_LEN_RANGE; /* CBC ciphertext is whole blocks */
         goto done;
     }
     if (final) {
@@ -621,6 +637,7 @@ static CK_RV cipher_step(dmsc_op *op, const unsigned char *in, CK_ULONG in_len, 
     } else {
         memcpy(out, tmp, produced);
         *out_len = produced;
+        op->fed += in_len;
         EVP_CIPHER_CTX *old = op->cipher;
         op->cipher = copy;
         copy = old;

@@ -258,7 +258,11 @@ static CK_RV op_call(CK_SESSION_HANDLE h, dmsc_op_kind kind, call_kind call, con
         goto done;
     }
     if (dmsc_op_needs_login(op)) {
-        rv = CKR_USER_NOT_LOGGED_IN; /* C_Login(CKU_CONTEXT_SPECIFIC) first */
+        /* C_Login(CKU_CONTEXT_SPECIFIC) comes first; like any error but
+         * CKR_BUFFER_TOO_SMALL, this one ends the operation. */
+        rv = CKR_USER_NOT_LOGGED_IN;
+        dmsc_op_free(op);
+        s->ops[kind] = NULL;
         goto done;
     }
     switch (call) {
@@ -518,7 +522,7 @@ static CK_RV generate_pkey(const dmsc_mech *m, const CK_ATTRIBUTE *pub, CK_ULONG
             BN_free(exp);
             return CKR_ATTRIBUTE_VALUE_INVALID;
         }
-        ctx = EVP_PKEY_CTX_new_from_name(dmsc_g.libctx, "RSA", NULL);
+        ctx = EVP_PKEY_CTX_new_from_name(dmsc_g.libctx, DMSC_KEYTYPE_RSA, NULL);
         size_t b = bits;
         OSSL_PARAM ps[3] = { OSSL_PARAM_construct_size_t(OSSL_PKEY_PARAM_RSA_BITS, &b),
                              OSSL_PARAM_construct_end(), OSSL_PARAM_construct_end() };
@@ -546,14 +550,14 @@ static CK_RV generate_pkey(const dmsc_mech *m, const CK_ATTRIBUTE *pub, CK_ULONG
         *curve = c;
         *key_type = want;
         if (want == CKK_EC) {
-            ctx = EVP_PKEY_CTX_new_from_name(dmsc_g.libctx, "EC", NULL);
+            ctx = EVP_PKEY_CTX_new_from_name(dmsc_g.libctx, DMSC_KEYTYPE_EC, NULL);
             OSSL_PARAM ps[] = { OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
                                                                  (char *)c->group, 0),
                                 OSSL_PARAM_construct_end() };
             if (ctx == NULL || EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_CTX_set_params(ctx, ps) != 1)
                 rv = CKR_GENERAL_ERROR;
         } else {
-            ctx = EVP_PKEY_CTX_new_from_name(dmsc_g.libctx, "ED25519", NULL);
+            ctx = EVP_PKEY_CTX_new_from_name(dmsc_g.libctx, DMSC_KEYTYPE_ED25519, NULL);
             if (ctx == NULL || EVP_PKEY_keygen_init(ctx) != 1)
                 rv = CKR_GENERAL_ERROR;
         }
@@ -865,6 +869,9 @@ CK_RV dmsc_C_UnwrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HAN
     if (!found && klass == CKO_SECRET_KEY)
         TRACE("C_UnwrapKey", CKR_TEMPLATE_INCOMPLETE);
 
+    /* RFC 5649 output is whole 64-bit blocks, at least two of them. */
+    if (m->kind == MK_AES_WRAP_PAD && (wrapped_len < 16 || wrapped_len % 8 != 0))
+        TRACE("C_UnwrapKey", CKR_WRAPPED_KEY_LEN_RANGE);
     dmsc_session *s;
     if ((rv = dmsc_session_enter(h, false, &s)) != CKR_OK)
         TRACE("C_UnwrapKey", rv);
@@ -892,8 +899,10 @@ CK_RV dmsc_C_UnwrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HAN
         rv = CKR_HOST_MEMORY;
     if (rv == CKR_OK)
         rv = dmsc_op_oneshot(op, wrapped, wrapped_len, plain, &plain_len);
-    if (rv == CKR_ENCRYPTED_DATA_INVALID || rv == CKR_ENCRYPTED_DATA_LEN_RANGE)
+    if (rv == CKR_ENCRYPTED_DATA_INVALID)
         rv = CKR_WRAPPED_KEY_INVALID;
+    else if (rv == CKR_ENCRYPTED_DATA_LEN_RANGE)
+        rv = CKR_WRAPPED_KEY_LEN_RANGE;
     dmsc_op_free(op);
     EVP_PKEY_free(key.pkey);
     key_release(&key);

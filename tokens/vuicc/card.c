@@ -270,6 +270,11 @@ vuicc_card *vuicc_card_open(const char *path, unsigned index, const dmsc_config 
         c->status = vuicc_sqlite_rv(c, rc, "open");
         return c;
     }
+    /* Before the first read: another process may hold the card's locks
+     * for a moment (a commit, a checkpoint), and a read must wait for it
+     * rather than fail. */
+    sqlite3_busy_timeout(c->db, 15000);
+    sqlite3_extended_result_codes(c->db, 1);
     c->status = check_identity(c);
     if (c->status == CKR_OK)
         c->status = configure_connection(c, cfg);
