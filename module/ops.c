@@ -734,6 +734,10 @@ CK_RV dmsc_op_update(dmsc_op *op, const unsigned char *in, CK_ULONG in_len,
             /* RSA and the collecting AES modes release output only at the end. */
             if (out_len == NULL)
                 return CKR_ARGUMENTS_BAD;
+            if (out == NULL) {
+                *out_len = 0; /* a length query: nothing is taken */
+                return CKR_OK;
+            }
             CK_RV rv = collect(op, in, in_len);
             if (rv == CKR_OK)
                 *out_len = 0;

@@ -200,6 +200,12 @@ static CK_RV op_init(CK_SESSION_HANDLE h, dmsc_op_kind kind, CK_MECHANISM_PTR me
     uint64_t spare_serial = 0, serial = 0;
     if (kind != DMSC_OP_DIGEST) {
         pthread_mutex_lock(&s->token->lock);
+        /* A key changed or destroyed by another process counts now. */
+        rv = dmsc_token_sync_inlock(s->token);
+        if (rv != CKR_OK) {
+            pthread_mutex_unlock(&s->token->lock);
+            goto done;
+        }
         /* Would the spare operation serve? Then no copy of the key. */
         dmsc_object *obj = spare ? dmsc_token_lookup_inlock(s->token, key_h) : NULL;
         if (obj != NULL && dmsc_op_reusable(spare, m, mech, obj->serial))
@@ -276,12 +282,7 @@ static CK_RV op_call(CK_SESSION_HANDLE h, dmsc_op_kind kind, call_kind call, con
         last = true;
         break;
     case CALL_UPDATE:
-        query = out == NULL && (kind == DMSC_OP_ENCRYPT || kind == DMSC_OP_DECRYPT);
         rv = dmsc_op_update(op, in, in_len, out, out_len);
-        /* An encrypt/decrypt length query asks what this input would give:
-         * it must not also consume the input. */
-        if (query && rv == CKR_OK)
-            query = false;
         break;
     case CALL_FINAL:
         query = out == NULL;
@@ -516,6 +517,8 @@ static CK_RV generate_pkey(const dmsc_mech *m, const CK_ATTRIBUTE *pub, CK_ULONG
         if (bits < m->info.ulMinKeySize || bits > m->info.ulMaxKeySize)
             return CKR_KEY_SIZE_RANGE;
         const CK_ATTRIBUTE *e = dmsc_template_find(pub, n_pub, CKA_PUBLIC_EXPONENT);
+        if (e != NULL && (e->pValue == NULL || e->ulValueLen == 0 || e->ulValueLen > 8))
+            return CKR_ATTRIBUTE_VALUE_INVALID;
         BIGNUM *exp = e ? BN_bin2bn(e->pValue, (int)e->ulValueLen, NULL) : NULL;
         if (e != NULL && (exp == NULL || BN_is_zero(exp) || !BN_is_odd(exp) || BN_num_bits(exp) > 64 ||
                           BN_is_one(exp))) {
@@ -763,7 +766,7 @@ CK_RV dmsc_C_WrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HANDL
     if (m == NULL || !(m->info.flags & CKF_WRAP))
         TRACE("C_WrapKey", CKR_MECHANISM_INVALID);
     dmsc_session *s;
-    if ((rv = dmsc_session_enter(h, false, &s)) != CKR_OK)
+    if ((rv = dmsc_session_enter(h, true, &s)) != CKR_OK)
         TRACE("C_WrapKey", rv);
     dmsc_op_key key = { 0 };
     bool always_auth;
@@ -873,11 +876,15 @@ CK_RV dmsc_C_UnwrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HAN
     if (m->kind == MK_AES_WRAP_PAD && (wrapped_len < 16 || wrapped_len % 8 != 0))
         TRACE("C_UnwrapKey", CKR_WRAPPED_KEY_LEN_RANGE);
     dmsc_session *s;
-    if ((rv = dmsc_session_enter(h, false, &s)) != CKR_OK)
+    if ((rv = dmsc_session_enter(h, true, &s)) != CKR_OK)
         TRACE("C_UnwrapKey", rv);
     dmsc_op_key key = { 0 };
     bool always_auth;
     rv = key_for_inlock(s->token, unwrapping_h, DMSC_OP_DECRYPT, m, CKA_UNWRAP, &key, &always_auth, 0, NULL);
+    /* Unwrapping is a decryption: a key that wants a PIN per use may not
+     * be used where no context-specific login can be asked for. */
+    if (rv == CKR_OK && always_auth)
+        rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
     if (rv == CKR_KEY_HANDLE_INVALID)
         rv = CKR_UNWRAPPING_KEY_HANDLE_INVALID;
     else if (rv == CKR_KEY_TYPE_INCONSISTENT)

@@ -660,10 +660,12 @@ static CK_RV dmsc_C_GenerateRandom(CK_SESSION_HANDLE h, CK_BYTE_PTR out, CK_ULON
         TRACE("C_GenerateRandom", rv);
     if (out == NULL && len > 0)
         rv = CKR_ARGUMENTS_BAD;
-    else if (len > 0 && RAND_bytes(out, (int)(len > INT32_MAX ? INT32_MAX : len)) != 1)
-        rv = CKR_FUNCTION_FAILED;
-    else if (len > INT32_MAX)
-        rv = CKR_ARGUMENTS_BAD;
+    for (CK_ULONG done = 0; rv == CKR_OK && done < len;) {
+        CK_ULONG chunk = len - done > INT32_MAX ? INT32_MAX : len - done;
+        if (RAND_bytes_ex(dmsc_g.libctx, out + done, chunk, 0) != 1)
+            rv = CKR_FUNCTION_FAILED;
+        done += chunk;
+    }
     dmsc_session_put(s);
     TRACE("C_GenerateRandom", rv);
 }

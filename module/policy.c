@@ -210,7 +210,8 @@ static CK_RV check_value(const rule *r, const CK_ATTRIBUTE *a)
     case V_DATE:
         return valid_date(a) ? CKR_OK : CKR_ATTRIBUTE_VALUE_INVALID;
     case V_MECHS:
-        return a->ulValueLen % sizeof(CK_MECHANISM_TYPE) == 0 ? CKR_OK : CKR_ATTRIBUTE_VALUE_INVALID;
+        return a->ulValueLen % sizeof(CK_MECHANISM_TYPE) == 0 && a->ulValueLen <= 4096
+                   ? CKR_OK : CKR_ATTRIBUTE_VALUE_INVALID;
     case V_BYTES:
         return a->ulValueLen <= DMSC_MAX_ATTRIBUTE_LEN ? CKR_OK : CKR_ATTRIBUTE_VALUE_INVALID;
     }
@@ -475,6 +476,9 @@ CK_RV dmsc_policy_modify(const dmsc_attrs *obj, const CK_ATTRIBUTE *tmpl, CK_ULO
             if (!same && (r->flags & F_SO_TRUE) && nb && !who.so)
                 allowed = false;
         }
+        /* Nor by "setting" it to a guess. */
+        if (same && (r->flags & F_SECRET) && dmsc_policy_readable(obj, a->type) == CKR_ATTRIBUTE_SENSITIVE)
+            same = false;
         if (!allowed && !same) {
             rv = CKR_ATTRIBUTE_READ_ONLY;
             break;
@@ -528,6 +532,8 @@ CK_RV dmsc_policy_generate(const CK_ATTRIBUTE *tmpl, CK_ULONG n, dmsc_policy_who
     dmsc_attrs_init(out);
     if (tmpl == NULL && n > 0)
         return CKR_ARGUMENTS_BAD;
+    if (n > 65536)
+        return CKR_ARGUMENTS_BAD; /* no object has that many attributes */
     CK_ATTRIBUTE *all = calloc(n + material->n + 2, sizeof(*all));
     if (all == NULL)
         return CKR_HOST_MEMORY;

@@ -90,7 +90,7 @@ CK_RV dmsc_state_initialize(CK_VOID_PTR init_args)
         rv = CKR_GENERAL_ERROR;
     if (rv == CKR_OK) {
         dmsc_ops_prepare(dmsc_g.libctx);
-        rv = dmsc_vuicc_open(&dmsc_g.backend);
+        rv = dmsc_vuicc_open(dmsc_g.libctx, &dmsc_g.backend);
     }
     if (rv == CKR_OK) {
         dmsc_g.initialized = true;
@@ -110,6 +110,7 @@ CK_RV dmsc_state_initialize(CK_VOID_PTR init_args)
         dmsc_ops_release();
         if (dmsc_g.provider)
             OSSL_PROVIDER_unload(dmsc_g.provider);
+        dmsc_g.provider = NULL;
         OSSL_LIB_CTX_free(dmsc_g.libctx);
         dmsc_g.libctx = NULL;
     }

@@ -2,6 +2,7 @@
 #include "token.h"
 
 #include "keys.h"
+#include "policy.h"
 
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -201,6 +202,9 @@ static bool matches(dmsc_token *t, const dmsc_object *obj, const CK_ATTRIBUTE *t
     for (CK_ULONG i = 0; i < n; i++) {
         const dmsc_attr *a = dmsc_attrs_find(&obj->attrs, tmpl[i].type);
         if (a == NULL)
+            return false;
+        /* A value the caller may not read may not be guessed by search. */
+        if (dmsc_policy_readable(&obj->attrs, tmpl[i].type) == CKR_ATTRIBUTE_SENSITIVE)
             return false;
         if (!a->sealed) {
             if (a->len != tmpl[i].ulValueLen ||

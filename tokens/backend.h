@@ -14,6 +14,8 @@
 
 #include "attrs.h"
 
+#include <openssl/types.h>
+
 typedef struct dmsc_backend dmsc_backend;
 typedef struct dmsc_btoken dmsc_btoken;
 
@@ -67,6 +69,8 @@ struct dmsc_backend {
 };
 
 /* The virtual UICC backend over the configured store. */
-CK_RV dmsc_vuicc_open(dmsc_backend **out);
+/* The virtual UICC backend over the configured store; its keys at rest
+ * are computed in the module's OpenSSL library context. */
+CK_RV dmsc_vuicc_open(OSSL_LIB_CTX *libctx, dmsc_backend **out);
 
 #endif

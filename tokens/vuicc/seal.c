@@ -47,13 +47,14 @@ done:
     return rv;
 }
 
-/* One AES-256-GCM pass; for decryption the tag is checked (CKR_PIN_INCORRECT
- * is not decided here: the caller maps a bad tag). */
+/* One AES-256-GCM pass. Returns 1 on success, 0 when decryption's tag
+ * check fails (wrong key, or tampered data), -1 when the cipher could not
+ * run at all: only 0 may be read as "wrong PIN". */
 static int gcm(OSSL_LIB_CTX *libctx, int enc, const unsigned char key[32],
                const unsigned char nonce[NONCE_LEN], const unsigned char *aad, size_t aad_len,
                const unsigned char *in, size_t len, unsigned char *out, unsigned char tag[TAG_LEN])
 {
-    int ok = 0, outl = 0;
+    int ok = -1, outl = 0;
     EVP_CIPHER *cipher = EVP_CIPHER_fetch(libctx, "AES-256-GCM", NULL);
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     if (cipher == NULL || ctx == NULL)
@@ -66,8 +67,10 @@ static int gcm(OSSL_LIB_CTX *libctx, int enc, const unsigned char key[32],
         goto done;
     if (!enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, tag) != 1)
         goto done;
-    if (EVP_CipherFinal_ex(ctx, out + outl, &outl) != 1)
+    if (EVP_CipherFinal_ex(ctx, out + outl, &outl) != 1) {
+        ok = enc ? -1 : 0;
         goto done;
+    }
     if (enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN, tag) != 1)
         goto done;
     ok = 1;
@@ -99,8 +102,8 @@ CK_RV vuicc_dek_wrap(OSSL_LIB_CTX *libctx, const unsigned char dek[VUICC_DEK_LEN
     rv = derive_kek(libctx, pin, pin_len, salt, SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P, kek);
     if (rv != CKR_OK)
         goto done;
-    if (!gcm(libctx, 1, kek, nonce, (const unsigned char *)role, strlen(role), dek,
-             VUICC_DEK_LEN, ct, tag)) {
+    if (gcm(libctx, 1, kek, nonce, (const unsigned char *)role, strlen(role), dek,
+            VUICC_DEK_LEN, ct, tag) != 1) {
         rv = CKR_GENERAL_ERROR;
         goto done;
     }
@@ -131,10 +134,13 @@ CK_RV vuicc_dek_unwrap(OSSL_LIB_CTX *libctx, const unsigned char *blob, size_t b
     CK_RV rv = derive_kek(libctx, pin, pin_len, salt, blob[2], blob[3], blob[4], kek);
     if (rv != CKR_OK)
         rv = CKR_DEVICE_ERROR; /* costs OpenSSL refuses: not a blob we made */
-    else if (!gcm(libctx, 0, kek, nonce, (const unsigned char *)role, strlen(role),
-                             ct, VUICC_DEK_LEN, dek, tag)) {
-        dmsc_wipe(dek, VUICC_DEK_LEN);
-        rv = CKR_PIN_INCORRECT;
+    else {
+        int r = gcm(libctx, 0, kek, nonce, (const unsigned char *)role, strlen(role), ct,
+                    VUICC_DEK_LEN, dek, tag);
+        if (r != 1) {
+            dmsc_wipe(dek, VUICC_DEK_LEN);
+            rv = r == 0 ? CKR_PIN_INCORRECT : CKR_GENERAL_ERROR;
+        }
     }
     dmsc_wipe(kek, sizeof(kek));
     return rv;
@@ -162,7 +168,7 @@ CK_RV vuicc_seal(OSSL_LIB_CTX *libctx, const unsigned char dek[VUICC_DEK_LEN], u
         return CKR_HOST_MEMORY;
     seal_aad(aad, app, type);
     if (RAND_bytes_ex(libctx, b, NONCE_LEN, 0) != 1 ||
-        !gcm(libctx, 1, dek, b, aad, sizeof(aad), plain, len, b + NONCE_LEN, b + NONCE_LEN + len)) {
+        gcm(libctx, 1, dek, b, aad, sizeof(aad), plain, len, b + NONCE_LEN, b + NONCE_LEN + len) != 1) {
         free(b);
         return CKR_GENERAL_ERROR;
     }
@@ -184,7 +190,7 @@ CK_RV vuicc_unseal(OSSL_LIB_CTX *libctx, const unsigned char dek[VUICC_DEK_LEN],
         return CKR_HOST_MEMORY;
     seal_aad(aad, app, type);
     memcpy(tag, sealed + NONCE_LEN + plain_len, TAG_LEN);
-    if (!gcm(libctx, 0, dek, sealed, aad, sizeof(aad), sealed + NONCE_LEN, plain_len, b, tag)) {
+    if (gcm(libctx, 0, dek, sealed, aad, sizeof(aad), sealed + NONCE_LEN, plain_len, b, tag) != 1) {
         dmsc_wipe(b, plain_len);
         free(b);
         return CKR_DEVICE_ERROR; /* tampered or sealed under another key */

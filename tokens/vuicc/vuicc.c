@@ -47,6 +47,10 @@ typedef struct {
 
 static const dmsc_backend_ops vuicc_ops;
 
+/* The module's OpenSSL library context: the application's OpenSSL
+ * settings must not change how PINs and sealed values are computed. */
+static OSSL_LIB_CTX *vuicc_libctx;
+
 static dmsc_btoken *token_for(vuicc_backend *be, vuicc_card *card, uint32_t slot)
 {
     for (size_t i = 0; i < be->n_tokens; i++)
@@ -101,11 +105,36 @@ static int is_card_name(const char *name, unsigned *index)
 {
     unsigned n;
     int used = 0;
-    if (sscanf(name, "uicc-%u.db%n", &n, &used) == 1 && name[used] == '\0' && n < 4096) {
+    char canonical[32];
+    /* Only the canonical spelling: uicc-01.db or uicc-+1.db would give a
+     * second file the same card number. */
+    if (sscanf(name, "uicc-%u.db%n", &n, &used) == 1 && name[used] == '\0' && n < 4096 &&
+        (size_t)snprintf(canonical, sizeof(canonical), "uicc-%u.db", n) < sizeof(canonical) &&
+        strcmp(canonical, name) == 0) {
         *index = n;
         return 1;
     }
     return 0;
+}
+
+/* mkdir -p, each new directory 0700. */
+static int make_dirs(const char *dir)
+{
+    char path[4096];
+    if (strlen(dir) >= sizeof(path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    strcpy(path, dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0700) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(path, 0700) == 0 || errno == EEXIST ? 0 : -1;
 }
 
 /* Find the card files; create the first card on first use. */
@@ -114,8 +143,10 @@ static CK_RV scan_store(vuicc_backend *be)
     const char *dir = be->cfg.store;
     struct stat st;
     if (stat(dir, &st) != 0) {
-        if (errno != ENOENT || mkdir(dir, 0700) != 0) {
-            dmsc_debug(DMSC_DEBUG_STORE, "cannot create the card store %s: %s", dir, strerror(errno));
+        if (errno != ENOENT || make_dirs(dir) != 0) {
+            /* Said on stderr too: C_Initialize fails, and the user must know why. */
+            fprintf(stderr, "dmsc: cannot create the card store %s: %s (set DMSC_STORE to a writable directory)\n",
+                    dir, strerror(errno));
             return CKR_DEVICE_ERROR;
         }
         dmsc_debug(DMSC_DEBUG_STORE, "created card store %s", dir);
@@ -193,9 +224,21 @@ static CK_RV vuicc_slots(dmsc_backend *base, const dmsc_bslot **slots, size_t *n
         size_t n_apps = 0;
         pthread_mutex_lock(&c->lock);
         rv = vuicc_card_app_slots(c, apps, VUICC_MAX_APPS, &n_apps);
+        if (rv != CKR_OK && rv != CKR_HOST_MEMORY) {
+            /* A damaged card shows as one unreadable slot; it must not
+             * hide the healthy cards beside it. */
+            c->status = rv;
+            sqlite3_close_v2(c->db);
+            c->db = NULL;
+        }
         pthread_mutex_unlock(&c->lock);
-        if (rv != CKR_OK)
+        if (rv == CKR_HOST_MEMORY)
             return rv;
+        if (rv != CKR_OK) {
+            if ((rv = add_slot(be, c, 0, &cap)) != CKR_OK)
+                return rv;
+            continue;
+        }
         uint32_t spare = 0;
         for (size_t k = 0; k < n_apps; k++) {
             if ((rv = add_slot(be, c, apps[k], &cap)) != CKR_OK)
@@ -227,8 +270,9 @@ static void vuicc_free(dmsc_backend *base)
     free(be);
 }
 
-CK_RV dmsc_vuicc_open(dmsc_backend **out)
+CK_RV dmsc_vuicc_open(OSSL_LIB_CTX *libctx, dmsc_backend **out)
 {
+    vuicc_libctx = libctx;
     vuicc_backend *be = calloc(1, sizeof(*be));
     if (be == NULL)
         return CKR_HOST_MEMORY;
@@ -456,13 +500,16 @@ static CK_RV verify_pin(dmsc_btoken *t, CK_USER_TYPE who, const CK_UTF8CHAR *pin
     }
     dmsc_debug(DMSC_DEBUG_PIN, "slot %u: %s PIN try counted", t->slot, user ? "user" : "SO");
 
-    rv = user ? vuicc_dek_unwrap(NULL, app.user_wrap, app.user_wrap_len, pin, len, role, dek)
-              : vuicc_dek_unwrap(NULL, app.so_wrap, app.so_wrap_len, pin, len, role, dek);
+    rv = user ? vuicc_dek_unwrap(vuicc_libctx, app.user_wrap, app.user_wrap_len, pin, len, role, dek)
+              : vuicc_dek_unwrap(vuicc_libctx, app.so_wrap, app.so_wrap_len, pin, len, role, dek);
     vuicc_app_clear(&app);
-    if (rv != CKR_OK) {
+    if (rv == CKR_PIN_INCORRECT) {
         dmsc_debug(DMSC_DEBUG_PIN, "slot %u: %s PIN rejected", t->slot, user ? "user" : "SO");
         return rv;
     }
+    /* Success gives the tries back; so does a failure that never judged
+     * the PIN (the key derivation or the cipher could not run). */
+    CK_RV judged = rv;
 
     /* Right PIN: give the tries back. Re-read, another process may have
      * changed the row meanwhile. */
@@ -472,10 +519,13 @@ static CK_RV verify_pin(dmsc_btoken *t, CK_USER_TYPE who, const CK_UTF8CHAR *pin
         if (rv2 == CKR_OK)
             rv2 = vuicc_card_app_get(t->card, t->slot, &app, &found);
         if (rv2 == CKR_OK && found) {
+            /* Right PIN: all tries back; unjudged: the one spent. */
             if (user)
-                app.user_tries = VUICC_USER_TRIES;
+                app.user_tries = judged == CKR_OK ? VUICC_USER_TRIES
+                                                  : (app.user_tries < VUICC_USER_TRIES ? app.user_tries + 1 : app.user_tries);
             else
-                app.so_tries = VUICC_SO_TRIES;
+                app.so_tries = judged == CKR_OK ? VUICC_SO_TRIES
+                                                : (app.so_tries < VUICC_SO_TRIES ? app.so_tries + 1 : app.so_tries);
             rv2 = vuicc_card_app_put(t->card, &app);
             if (rv2 == CKR_OK)
                 rv2 = vuicc_card_commit(t->card);
@@ -484,9 +534,9 @@ static CK_RV verify_pin(dmsc_btoken *t, CK_USER_TYPE who, const CK_UTF8CHAR *pin
         card_leave(t);
         vuicc_app_clear(&app);
     }
-    if (rv2 != CKR_OK) {
+    if (judged != CKR_OK || rv2 != CKR_OK) {
         dmsc_wipe(dek, VUICC_DEK_LEN);
-        return rv2;
+        return judged != CKR_OK ? judged : rv2;
     }
     return CKR_OK;
 }
@@ -534,11 +584,11 @@ static CK_RV vuicc_init_token(dmsc_btoken *t, const CK_UTF8CHAR *so_pin, CK_ULON
         if (rv != CKR_OK)
             return rv;
     }
-    if (RAND_bytes(dek, sizeof(dek)) != 1)
+    if (RAND_priv_bytes_ex(vuicc_libctx, dek, sizeof(dek), 0) != 1)
         return CKR_GENERAL_ERROR;
     unsigned char *so_wrap = NULL;
     size_t so_wrap_len = 0;
-    rv = vuicc_dek_wrap(NULL, dek, so_pin, so_len, "dmsc-so", &so_wrap, &so_wrap_len);
+    rv = vuicc_dek_wrap(vuicc_libctx, dek, so_pin, so_len, "dmsc-so", &so_wrap, &so_wrap_len);
     dmsc_wipe(dek, sizeof(dek));
     if (rv != CKR_OK)
         return rv;
@@ -597,7 +647,7 @@ static CK_RV rewrap(dmsc_btoken *t, CK_USER_TYPE who, const unsigned char dek[VU
     bool user = who == CKU_USER;
     unsigned char *wrap = NULL;
     size_t wrap_len = 0;
-    CK_RV rv = vuicc_dek_wrap(NULL, dek, pin, len, user ? "dmsc-user" : "dmsc-so", &wrap, &wrap_len);
+    CK_RV rv = vuicc_dek_wrap(vuicc_libctx, dek, pin, len, user ? "dmsc-user" : "dmsc-so", &wrap, &wrap_len);
     if (rv != CKR_OK)
         return rv;
     if ((rv = card_enter(t)) != CKR_OK) {
@@ -683,7 +733,7 @@ static CK_RV seal_for_store(dmsc_btoken *t, const dmsc_attrs *attrs, dmsc_attrs 
         }
         unsigned char *sealed = NULL;
         size_t sealed_len = 0;
-        rv = vuicc_seal(NULL, t->dek, t->slot, a->type, a->value, a->len, &sealed, &sealed_len);
+        rv = vuicc_seal(vuicc_libctx, t->dek, t->slot, a->type, a->value, a->len, &sealed, &sealed_len);
         if (rv != CKR_OK) {
             dmsc_attrs_clear(stored);
             return rv;
@@ -813,7 +863,7 @@ static CK_RV vuicc_unseal_attr(dmsc_btoken *t, const dmsc_attr *sealed, void **p
         return CKR_USER_NOT_LOGGED_IN;
     unsigned char *out = NULL;
     size_t out_len = 0;
-    CK_RV rv = vuicc_unseal(NULL, t->dek, t->slot, sealed->type, sealed->value, sealed->len,
+    CK_RV rv = vuicc_unseal(vuicc_libctx, t->dek, t->slot, sealed->type, sealed->value, sealed->len,
                             &out, &out_len);
     if (rv != CKR_OK) {
         dmsc_debug(DMSC_DEBUG_STORE, "slot %u: a sealed value does not open: damaged or tampered",
