@@ -36,7 +36,7 @@ if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt Mak
     ./autogen.sh >/dev/null 2>&1 || ./autogen.sh
 fi
 if [ ! -f Makefile ] || [ configure -nt config.status ]; then
-    ./configure --enable-werror --quiet
+    ./configure --sysconfdir=/etc --enable-werror --quiet
 fi
 make -j"$(nproc)" --no-print-directory >/dev/null
 echo "==> Built $(pwd)/.libs/dmsc-pkcs11.so"
