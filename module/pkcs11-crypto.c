@@ -200,8 +200,10 @@ static CK_RV op_init(CK_SESSION_HANDLE h, dmsc_op_kind kind, CK_MECHANISM_PTR me
     uint64_t spare_serial = 0, serial = 0;
     if (kind != DMSC_OP_DIGEST) {
         pthread_mutex_lock(&s->token->lock);
-        /* A key changed or destroyed by another process counts now. */
-        rv = dmsc_token_sync_inlock(s->token);
+        /* A key changed or destroyed by another process counts within
+         * 10 ms: a store round trip per signature would cost more than
+         * an HMAC itself. */
+        rv = dmsc_token_sync_recent_inlock(s->token, 10);
         if (rv != CKR_OK) {
             pthread_mutex_unlock(&s->token->lock);
             goto done;

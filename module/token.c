@@ -6,6 +6,7 @@
 
 #include <openssl/evp.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 dmsc_token *dmsc_token_new(const dmsc_backend_ops *ops, dmsc_btoken *bt, CK_SLOT_ID slot_id)
@@ -158,10 +159,27 @@ static void sink_remove(void *ctx, uint64_t oid)
         dmsc_token_drop_inlock(t, obj);
 }
 
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 CK_RV dmsc_token_sync_inlock(dmsc_token *t)
 {
     dmsc_sync_sink sink = { t, sink_reset, sink_logged_out, sink_upsert, sink_remove };
-    return t->ops->sync(t->bt, &sink);
+    CK_RV rv = t->ops->sync(t->bt, &sink);
+    if (rv == CKR_OK)
+        t->synced_at_ms = now_ms();
+    return rv;
+}
+
+CK_RV dmsc_token_sync_recent_inlock(dmsc_token *t, unsigned max_age_ms)
+{
+    if (t->synced_at_ms != 0 && now_ms() - t->synced_at_ms <= max_age_ms)
+        return CKR_OK;
+    return dmsc_token_sync_inlock(t);
 }
 
 bool dmsc_token_visible_inlock(const dmsc_token *t, const dmsc_object *obj)

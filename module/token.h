@@ -26,6 +26,7 @@ typedef struct dmsc_token {
     dmsc_map objects;         /* handle -> object, token and session objects */
     dmsc_map by_oid;          /* store id -> token object */
     dmsc_map by_label;        /* label hash -> chain of objects */
+    uint64_t synced_at_ms;    /* monotonic time of the last sync */
 } dmsc_token;
 
 dmsc_token *dmsc_token_new(const dmsc_backend_ops *ops, dmsc_btoken *bt, CK_SLOT_ID slot_id);
@@ -33,6 +34,11 @@ void dmsc_token_free(dmsc_token *t);
 
 /* Pick up changes other processes made to the store. */
 CK_RV dmsc_token_sync_inlock(dmsc_token *t);
+
+/* As dmsc_token_sync_inlock, unless the last sync is younger than
+ * max_age_ms: for the hot path of cryptographic operations, where a
+ * store round trip per call would cost more than the operation. */
+CK_RV dmsc_token_sync_recent_inlock(dmsc_token *t, unsigned max_age_ms);
 
 /* Take obj into the cache, giving it a handle. */
 CK_RV dmsc_token_add_inlock(dmsc_token *t, dmsc_object *obj);
