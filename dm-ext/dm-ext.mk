@@ -1,9 +1,13 @@
 # dm-ext: the DM extension.  Included from the top Makefile.am; paths are
 # relative to the top directory.
 #
-# libdmsc-dmext.la: the WBXML decoder for OMA DM messages (dm-ext/WBXML.md).
+# libdmsc-dmext.la: the WBXML decoder for OMA DM messages (dm-ext/WBXML.md),
+# the DM message reader and the canonical form (dm-ext/CANON.md).
 noinst_LTLIBRARIES += libdmsc-dmext.la
-libdmsc_dmext_la_SOURCES = dm-ext/wbxml.h dm-ext/wbxml.c
+libdmsc_dmext_la_SOURCES = dm-ext/wbxml.h dm-ext/wbxml.c \
+	dm-ext/base64.h dm-ext/base64.c \
+	dm-ext/dmmsg.h dm-ext/dmmsg.c \
+	dm-ext/canon.h dm-ext/canon.c
 libdmsc_dmext_la_CFLAGS = $(AM_CFLAGS) $(LIBXML2_CFLAGS)
 libdmsc_dmext_la_LIBADD = $(LIBXML2_LIBS)
 
@@ -17,11 +21,80 @@ dm_ext_test_wbxml_SOURCES = dm-ext/test-wbxml.c
 dm_ext_test_wbxml_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBXML2_CFLAGS) \
 	-DDMSC_DMEXT_VECTORS='"$(abs_top_srcdir)/dm-ext/vectors"'
 dm_ext_test_wbxml_LDADD = libdmsc-dmext.la $(LIBXML2_LIBS) $(CHECK_LIBS)
+
+# The canonical form: the vector groups of dm-ext/vectors/canon (see its
+# README) give their committed .c14n byte for byte; the rules, streaming
+# and every error path of the reader and the canonicaliser.
+check_PROGRAMS += dm-ext/test-canon
+TESTS += dm-ext/test-canon
+dm_ext_test_canon_SOURCES = dm-ext/test-canon.c
+dm_ext_test_canon_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBXML2_CFLAGS) \
+	-DDMSC_DMEXT_VECTORS='"$(abs_top_srcdir)/dm-ext/vectors"'
+dm_ext_test_canon_LDADD = libdmsc-dmext.la $(LIBXML2_LIBS) $(CHECK_LIBS)
 endif
 
-# The libFuzzer target is built by hand with clang (see its header comment);
-# its seed corpus is the vectors plus a few hand-made inputs.
+# The libFuzzer targets are built by hand with clang (see their header
+# comments); their seed corpora are the vectors plus a few hand-made inputs.
 EXTRA_DIST += \
+	dm-ext/CANON.md \
+	dm-ext/fuzz-canon.c \
+	dm-ext/fuzz-canon.dict \
+	dm-ext/corpus/canon/attrs.a.xml \
+	dm-ext/corpus/canon/attrs.b.xml \
+	dm-ext/corpus/canon/attrs.wbxml \
+	dm-ext/corpus/canon/binary.b64.wbxml \
+	dm-ext/corpus/canon/binary.bin.wbxml \
+	dm-ext/corpus/canon/binary.compact.xml \
+	dm-ext/corpus/canon/binary.xml \
+	dm-ext/corpus/canon/crash-utf7-offset.xml \
+	dm-ext/corpus/canon/crash-utf8-lead.wbxml \
+	dm-ext/corpus/canon/dm11-replace.xml \
+	dm-ext/corpus/canon/dm12-bootstrap.wbxml \
+	dm-ext/corpus/canon/dm12-bootstrap.xml \
+	dm-ext/corpus/canon/dm12-commands.xml \
+	dm-ext/corpus/canon/dm12-tnds-in-data.wbxml \
+	dm-ext/corpus/canon/dm12-tnds-in-data.xml \
+	dm-ext/corpus/canon/hand-bin-opaque.wbxml \
+	dm-ext/corpus/canon/hand-nested-formats.xml \
+	dm-ext/corpus/canon/hand-opaque.bin \
+	dm-ext/corpus/canon/hand-tnds-bin.wbxml \
+	dm-ext/corpus/canon/hand-tnds-values.xml \
+	dm-ext/corpus/canon/hand-xxe.xml \
+	dm-ext/corpus/canon/replace.attrs.xml \
+	dm-ext/corpus/canon/replace.comment.xml \
+	dm-ext/corpus/canon/replace.compact.xml \
+	dm-ext/corpus/canon/replace.crlf.xml \
+	dm-ext/corpus/canon/replace.latin1.xml \
+	dm-ext/corpus/canon/replace.pretty.xml \
+	dm-ext/corpus/canon/replace.wbxml \
+	dm-ext/corpus/canon/tnds.compact.xml \
+	dm-ext/corpus/canon/tnds.wbxml \
+	dm-ext/corpus/canon/tnds.xml \
+	dm-ext/vectors/canon/README \
+	dm-ext/vectors/canon/attrs.a.xml \
+	dm-ext/vectors/canon/attrs.b.xml \
+	dm-ext/vectors/canon/attrs.c14n \
+	dm-ext/vectors/canon/attrs.wbxml \
+	dm-ext/vectors/canon/binary.b64.wbxml \
+	dm-ext/vectors/canon/binary.bin.wbxml \
+	dm-ext/vectors/canon/binary.c14n \
+	dm-ext/vectors/canon/binary.compact.xml \
+	dm-ext/vectors/canon/binary.xml \
+	dm-ext/vectors/canon/make-vectors.py \
+	dm-ext/vectors/canon/replace.attrs.xml \
+	dm-ext/vectors/canon/replace.c14n \
+	dm-ext/vectors/canon/replace.cmdid-4.c14n \
+	dm-ext/vectors/canon/replace.comment.xml \
+	dm-ext/vectors/canon/replace.compact.xml \
+	dm-ext/vectors/canon/replace.crlf.xml \
+	dm-ext/vectors/canon/replace.latin1.xml \
+	dm-ext/vectors/canon/replace.pretty.xml \
+	dm-ext/vectors/canon/replace.syncbody.c14n \
+	dm-ext/vectors/canon/replace.wbxml \
+	dm-ext/vectors/canon/tnds.c14n \
+	dm-ext/vectors/canon/tnds.compact.xml \
+	dm-ext/vectors/canon/tnds.wbxml \
+	dm-ext/vectors/canon/tnds.xml \
 	dm-ext/WBXML.md \
 	dm-ext/fuzz-wbxml.c \
 	dm-ext/fuzz-wbxml.dict \
