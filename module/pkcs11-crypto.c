@@ -128,25 +128,12 @@ static CK_RV key_for_inlock(dmsc_token *t, CK_OBJECT_HANDLE h, dmsc_op_kind kind
         return CKR_OK; /* the caller's spare operation holds this very key */
     CK_ULONG bits;
     if (obj->klass == CKO_SECRET_KEY) {
-        const dmsc_attr *v = dmsc_attrs_find(&obj->attrs, CKA_VALUE);
-        const void *plain;
-        CK_ULONG len;
-        bool owned;
-        if (v == NULL)
-            return CKR_KEY_TYPE_INCONSISTENT;
-        CK_RV rv = dmsc_token_value_inlock(t, obj, v, &plain, &len, &owned);
+        CK_ULONG len = 0;
+        CK_RV rv = dmsc_token_value_copy_inlock(t, obj, CKA_VALUE, &key->secret, &len);
         if (rv != CKR_OK)
-            return rv;
-        bits = len;
-        if (!owned) {
-            void *copy = malloc(len ? len : 1);
-            if (copy == NULL)
-                return CKR_HOST_MEMORY;
-            memcpy(copy, plain, len);
-            plain = copy;
-        }
-        key->secret = (unsigned char *)plain;
+            return rv == CKR_ATTRIBUTE_TYPE_INVALID ? CKR_KEY_TYPE_INCONSISTENT : rv;
         key->secret_len = len;
+        bits = len;
     } else {
         CK_RV rv = dmsc_token_pkey_inlock(t, obj, dmsc_g.libctx, &key->pkey);
         if (rv != CKR_OK)
@@ -430,23 +417,13 @@ CK_RV dmsc_C_DigestKey(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key_h)
     } else {
         pthread_mutex_lock(&s->token->lock);
         dmsc_object *obj = dmsc_token_lookup_inlock(s->token, key_h);
-        const dmsc_attr *v = obj ? dmsc_attrs_find(&obj->attrs, CKA_VALUE) : NULL;
         if (obj == NULL)
             rv = CKR_KEY_HANDLE_INVALID;
-        else if (obj->klass != CKO_SECRET_KEY || v == NULL)
+        else if (obj->klass != CKO_SECRET_KEY)
             rv = CKR_KEY_INDIGESTIBLE; /* only a secret key's value is digested */
-        else {
-            const void *plain;
-            bool owned;
-            rv = dmsc_token_value_inlock(s->token, obj, v, &plain, &len, &owned);
-            if (rv == CKR_OK) {
-                value = owned ? (void *)plain : malloc(len ? len : 1);
-                if (value == NULL)
-                    rv = CKR_HOST_MEMORY;
-                else if (!owned)
-                    memcpy(value, plain, len);
-            }
-        }
+        else if ((rv = dmsc_token_value_copy_inlock(s->token, obj, CKA_VALUE, (unsigned char **)&value,
+                                                    &len)) == CKR_ATTRIBUTE_TYPE_INVALID)
+            rv = CKR_KEY_INDIGESTIBLE;
         pthread_mutex_unlock(&s->token->lock);
         if (rv == CKR_OK)
             rv = dmsc_op_update(op, value, len, NULL, NULL);
@@ -573,12 +550,6 @@ static CK_RV generate_pkey(const dmsc_mech *m, const CK_ATTRIBUTE *pub, CK_ULONG
     return rv;
 }
 
-static dmsc_policy_who who_of(const dmsc_token *t)
-{
-    dmsc_policy_who who = { t->login == CKU_SO, t->login == CKU_USER };
-    return who;
-}
-
 CK_RV dmsc_C_GenerateKeyPair(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_ATTRIBUTE_PTR pub_tmpl,
                              CK_ULONG n_pub, CK_ATTRIBUTE_PTR priv_tmpl, CK_ULONG n_priv,
                              CK_OBJECT_HANDLE_PTR pub_h, CK_OBJECT_HANDLE_PTR priv_h)
@@ -617,7 +588,7 @@ CK_RV dmsc_C_GenerateKeyPair(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_ATTR
 
     if ((rv = dmsc_session_enter(h, true, &s)) != CKR_OK)
         goto out;
-    dmsc_policy_who who = who_of(s->token);
+    dmsc_policy_who who = dmsc_token_who_inlock(s->token);
     rv = dmsc_policy_generate(pub_tmpl, n_pub, who, CKO_PUBLIC_KEY, key_type, &pub_mat, m->type, &pub_attrs);
     if (rv == CKR_OK)
         rv = dmsc_policy_generate(priv_tmpl, n_priv, who, CKO_PRIVATE_KEY, key_type, &priv_mat, m->type,
@@ -691,7 +662,7 @@ CK_RV dmsc_C_GenerateKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_ATTRIBUT
     if (rv == CKR_OK)
         rv = dmsc_session_enter(h, true, &s);
     if (rv == CKR_OK) {
-        rv = dmsc_policy_generate(tmpl, n, who_of(s->token), CKO_SECRET_KEY, key_type, &mat, m->type, &attrs);
+        rv = dmsc_policy_generate(tmpl, n, dmsc_token_who_inlock(s->token), CKO_SECRET_KEY, key_type, &mat, m->type, &attrs);
         if (rv == CKR_OK)
             rv = dmsc_store_new_inlock(s, &attrs, key_h);
         dmsc_session_leave(s);
@@ -714,27 +685,10 @@ static CK_RV wrappable_inlock(dmsc_token *t, dmsc_object *obj, const dmsc_object
         !dmsc_attrs_is_true(&wrapper->attrs, CKA_TRUSTED, false))
         return CKR_KEY_NOT_WRAPPABLE;
     if (obj->klass == CKO_SECRET_KEY) {
-        const dmsc_attr *v = dmsc_attrs_find(&obj->attrs, CKA_VALUE);
-        const void *plain;
-        CK_ULONG len;
-        bool owned;
-        if (v == NULL)
-            return CKR_KEY_NOT_WRAPPABLE;
-        CK_RV rv = dmsc_token_value_inlock(t, obj, v, &plain, &len, &owned);
-        if (rv != CKR_OK)
-            return rv;
-        unsigned char *copy = malloc(len ? len : 1);
-        if (copy != NULL)
-            memcpy(copy, plain, len);
-        if (owned) {
-            dmsc_wipe((void *)plain, len);
-            free((void *)plain);
-        }
-        if (copy == NULL)
-            return CKR_HOST_MEMORY;
-        *out = copy;
+        CK_ULONG len = 0;
+        CK_RV rv = dmsc_token_value_copy_inlock(t, obj, CKA_VALUE, out, &len);
         *out_len = len;
-        return CKR_OK;
+        return rv == CKR_ATTRIBUTE_TYPE_INVALID ? CKR_KEY_NOT_WRAPPABLE : rv;
     }
     if (obj->klass != CKO_PRIVATE_KEY)
         return CKR_KEY_NOT_WRAPPABLE;
@@ -926,7 +880,7 @@ CK_RV dmsc_C_UnwrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HAN
         free(plain);
     }
     if (rv == CKR_OK && (rv = dmsc_session_enter(h, true, &s)) == CKR_OK) {
-        rv = dmsc_policy_generate(tmpl, n, who_of(s->token), klass, key_type, &mat,
+        rv = dmsc_policy_generate(tmpl, n, dmsc_token_who_inlock(s->token), klass, key_type, &mat,
                                   CK_UNAVAILABLE_INFORMATION, &attrs);
         if (rv == CKR_OK)
             rv = dmsc_store_new_inlock(s, &attrs, key_h);

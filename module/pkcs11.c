@@ -33,32 +33,6 @@ static void leave(dmsc_session *s)
     dmsc_session_leave(s);
 }
 
-static dmsc_policy_who who_of(const dmsc_token *t)
-{
-    dmsc_policy_who who = { t->login == CKU_SO, t->login == CKU_USER };
-    return who;
-}
-
-/* A copy of obj's attributes with every sealed value opened, for a
- * change that the backend will seal again. */
-static CK_RV plain_attrs_inlock(dmsc_token *t, const dmsc_object *obj, dmsc_attrs *out)
-{
-    CK_RV rv = dmsc_attrs_copy(out, &obj->attrs);
-    for (size_t i = 0; i < out->n && rv == CKR_OK; i++) {
-        dmsc_attr *a = &out->items[i];
-        if (!a->sealed)
-            continue;
-        void *plain = NULL;
-        CK_ULONG len = 0;
-        rv = t->ops->unseal(t->bt, a, &plain, &len);
-        if (rv == CKR_OK)
-            rv = dmsc_attrs_take(out, a->type, plain, len, false);
-    }
-    if (rv != CKR_OK)
-        dmsc_attrs_clear(out);
-    return rv;
-}
-
 /* Store a new object (token or session) built from checked attributes. */
 CK_RV dmsc_store_new_inlock(dmsc_session *s, dmsc_attrs *attrs, CK_OBJECT_HANDLE *out)
 {
@@ -387,7 +361,7 @@ static CK_RV dmsc_C_CreateObject(CK_SESSION_HANDLE h, CK_ATTRIBUTE_PTR tmpl, CK_
     if (rv != CKR_OK)
         TRACE("C_CreateObject", rv);
     dmsc_attrs attrs;
-    rv = dmsc_policy_create(tmpl, n, who_of(s->token), &attrs);
+    rv = dmsc_policy_create(tmpl, n, dmsc_token_who_inlock(s->token), &attrs);
     if (rv == CKR_OK)
         rv = dmsc_store_new_inlock(s, &attrs, out);
     dmsc_attrs_clear(&attrs);
@@ -413,9 +387,9 @@ static CK_RV dmsc_C_CopyObject(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE src, CK_ATT
     else if (!dmsc_attrs_is_true(&obj->attrs, CKA_COPYABLE, true))
         rv = CKR_ACTION_PROHIBITED;
     else
-        rv = plain_attrs_inlock(s->token, obj, &plain);
+        rv = dmsc_token_plain_attrs_inlock(s->token, obj, &plain);
     if (rv == CKR_OK)
-        rv = dmsc_policy_modify(&plain, tmpl, n, who_of(s->token), true, &copy);
+        rv = dmsc_policy_modify(&plain, tmpl, n, dmsc_token_who_inlock(s->token), true, &copy);
     if (rv == CKR_OK)
         rv = dmsc_store_new_inlock(s, &copy, out);
     dmsc_attrs_clear(&plain);
@@ -540,9 +514,9 @@ static CK_RV dmsc_C_SetAttributeValue(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh, 
     else if (obj->oid != 0 && !dmsc_session_rw(s))
         rv = CKR_SESSION_READ_ONLY;
     else
-        rv = plain_attrs_inlock(t, obj, &plain);
+        rv = dmsc_token_plain_attrs_inlock(t, obj, &plain);
     if (rv == CKR_OK)
-        rv = dmsc_policy_modify(&plain, tmpl, n, who_of(t), false, &changed);
+        rv = dmsc_policy_modify(&plain, tmpl, n, dmsc_token_who_inlock(t), false, &changed);
     if (rv == CKR_OK && obj->oid != 0) {
         dmsc_attrs stored;
         rv = t->ops->update(t->bt, obj->oid, &changed, &stored);

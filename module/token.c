@@ -305,21 +305,9 @@ CK_RV dmsc_token_pkey_inlock(dmsc_token *t, dmsc_object *obj, OSSL_LIB_CTX *libc
     CK_ULONG key_type;
     if (!dmsc_attrs_get_ulong(&obj->attrs, CKA_KEY_TYPE, &key_type))
         return CKR_KEY_TYPE_INCONSISTENT;
-    dmsc_attrs plain;
-    dmsc_attrs_init(&plain);
-    CK_RV rv = CKR_OK;
     /* Open the sealed values only for the moment of parsing. */
-    for (size_t i = 0; i < obj->attrs.n && rv == CKR_OK; i++) {
-        const dmsc_attr *a = &obj->attrs.items[i];
-        const void *v;
-        CK_ULONG len;
-        bool owned;
-        rv = dmsc_token_value_inlock(t, obj, a, &v, &len, &owned);
-        if (rv == CKR_OK) {
-            rv = owned ? dmsc_attrs_take(&plain, a->type, (void *)v, len, false)
-                       : dmsc_attrs_set(&plain, a->type, v, len);
-        }
-    }
+    dmsc_attrs plain;
+    CK_RV rv = dmsc_token_plain_attrs_inlock(t, obj, &plain);
     if (rv == CKR_OK)
         rv = dmsc_pkey_from_attrs(libctx, &plain, obj->klass, key_type, &obj->pkey);
     dmsc_attrs_clear(&plain);
@@ -334,4 +322,50 @@ void dmsc_token_forget_keys_inlock(dmsc_token *t)
     void *v;
     while (dmsc_map_next(&t->objects, &it, NULL, &v))
         dmsc_object_forget_key(v);
+}
+
+CK_RV dmsc_token_plain_attrs_inlock(dmsc_token *t, const dmsc_object *obj, dmsc_attrs *out)
+{
+    CK_RV rv = dmsc_attrs_copy(out, &obj->attrs);
+    for (size_t i = 0; i < out->n && rv == CKR_OK; i++) {
+        dmsc_attr *a = &out->items[i];
+        if (!a->sealed)
+            continue;
+        void *plain = NULL;
+        CK_ULONG len = 0;
+        rv = t->ops->unseal(t->bt, a, &plain, &len);
+        if (rv == CKR_OK)
+            rv = dmsc_attrs_take(out, a->type, plain, len, false);
+    }
+    if (rv != CKR_OK)
+        dmsc_attrs_clear(out);
+    return rv;
+}
+
+CK_RV dmsc_token_value_copy_inlock(dmsc_token *t, const dmsc_object *obj, CK_ATTRIBUTE_TYPE type,
+                                   unsigned char **out, CK_ULONG *len)
+{
+    const dmsc_attr *a = dmsc_attrs_find(&obj->attrs, type);
+    if (a == NULL)
+        return CKR_ATTRIBUTE_TYPE_INVALID;
+    const void *plain;
+    bool owned;
+    CK_RV rv = dmsc_token_value_inlock(t, obj, a, &plain, len, &owned);
+    if (rv != CKR_OK)
+        return rv;
+    if (owned) {
+        *out = (unsigned char *)plain;
+        return CKR_OK;
+    }
+    *out = malloc(*len ? *len : 1);
+    if (*out == NULL)
+        return CKR_HOST_MEMORY;
+    memcpy(*out, plain, *len);
+    return CKR_OK;
+}
+
+dmsc_policy_who dmsc_token_who_inlock(const dmsc_token *t)
+{
+    dmsc_policy_who who = { t->login == CKU_SO, t->login == CKU_USER };
+    return who;
 }

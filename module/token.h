@@ -10,6 +10,7 @@
 #include "backend.h"
 #include "map.h"
 #include "object.h"
+#include "policy.h"
 
 #include <pthread.h>
 
@@ -64,6 +65,15 @@ CK_RV dmsc_token_value_inlock(dmsc_token *t, const dmsc_object *obj, const dmsc_
 CK_RV dmsc_token_pkey_inlock(dmsc_token *t, dmsc_object *obj, OSSL_LIB_CTX *libctx, EVP_PKEY **out);
 /* Drop every parsed key (the user logged out: key material leaves memory). */
 void dmsc_token_forget_keys_inlock(dmsc_token *t);
+
+/* A malloc'd plain copy of one attribute's value (the caller wipes and
+ * frees it); CKR_ATTRIBUTE_TYPE_INVALID when the object has none. */
+CK_RV dmsc_token_value_copy_inlock(dmsc_token *t, const dmsc_object *obj, CK_ATTRIBUTE_TYPE type,
+                                   unsigned char **out, CK_ULONG *len);
+/* A copy of all the object's attributes with every sealed value opened. */
+CK_RV dmsc_token_plain_attrs_inlock(dmsc_token *t, const dmsc_object *obj, dmsc_attrs *out);
+/* Who is logged in, as the attribute policy asks it. */
+dmsc_policy_who dmsc_token_who_inlock(const dmsc_token *t);
 
 /* Every visible object matching the template, as handles (malloc'd). */
 CK_RV dmsc_token_find_inlock(dmsc_token *t, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
