@@ -22,7 +22,6 @@
  * Any PKCS#11 error prints the function and its CKR code and exits 1.
  */
 
-#include <dlfcn.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -31,6 +30,10 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+
+#include "p11-bench.h"
+
+#include <dlfcn.h>
 
 #include <p11-kit/pkcs11.h>
 
@@ -292,57 +295,12 @@ static size_t destroy_bench_objects(struct module *m)
 
 static void load_module(struct module *m)
 {
-	CK_C_GetFunctionList get_function_list;
-
-	m->dl = dlopen(m->path, RTLD_NOW | RTLD_LOCAL);
-	if (!m->dl)
-		fail("%s: cannot load %s: %s", m->name, m->path, dlerror());
-	get_function_list = (CK_C_GetFunctionList)dlsym(m->dl,
-							"C_GetFunctionList");
-	if (!get_function_list)
-		fail("%s: %s has no C_GetFunctionList", m->name, m->path);
-	check_rv(m, "C_GetFunctionList", get_function_list(&m->p11));
-}
-
-static bool token_label_is(const unsigned char label[32], const char *want)
-{
-	size_t len = strlen(want);
-
-	if (len > 32 || memcmp(label, want, len) != 0)
-		return false;
-	/* Token labels are blank-padded, not NUL-terminated. */
-	for (size_t i = len; i < 32; i++)
-		if (label[i] != ' ')
-			return false;
-	return true;
+	m->p11 = bench_load_module(progname, m->name, m->path, &m->dl);
 }
 
 static CK_SLOT_ID find_bench_slot(struct module *m)
 {
-	CK_ULONG n = 0;
-	CK_SLOT_ID *slots;
-	CK_SLOT_ID found = 0;
-	bool have = false;
-
-	check_rv(m, "C_GetSlotList", m->p11->C_GetSlotList(CK_TRUE, NULL, &n));
-	slots = xcalloc(n, sizeof *slots);
-	check_rv(m, "C_GetSlotList", m->p11->C_GetSlotList(CK_TRUE, slots, &n));
-	for (CK_ULONG i = 0; i < n && !have; i++) {
-		CK_TOKEN_INFO info;
-
-		check_rv(m, "C_GetTokenInfo",
-			 m->p11->C_GetTokenInfo(slots[i], &info));
-		if ((info.flags & CKF_TOKEN_INITIALIZED) &&
-		    token_label_is(info.label, BENCH_TOKEN_LABEL)) {
-			found = slots[i];
-			have = true;
-		}
-	}
-	free(slots);
-	if (!have)
-		fail("%s: no initialised token labelled \"%s\"", m->name,
-		     BENCH_TOKEN_LABEL);
-	return found;
+	return bench_find_token(progname, m->name, m->p11, BENCH_TOKEN_LABEL);
 }
 
 static void open_module(struct module *m)
