@@ -1,6 +1,9 @@
 /* The mechanism table. */
 #include "mechs.h"
 
+#include <dmsc/pkcs11-dm.h>
+#include <string.h>
+
 #define SV (CKF_SIGN | CKF_VERIFY)
 #define ED (CKF_ENCRYPT | CKF_DECRYPT)
 #define WU (CKF_WRAP | CKF_UNWRAP)
@@ -8,49 +11,59 @@
 
 /* Key sizes: bits for RSA and EC, bytes for secret keys, as the spec counts. */
 static const dmsc_mech mechs[] = {
-    { CKM_MD5, MK_DIGEST, "MD5", { 0, 0, CKF_DIGEST } },
-    { CKM_SHA_1, MK_DIGEST, "SHA1", { 0, 0, CKF_DIGEST } },
-    { CKM_SHA224, MK_DIGEST, "SHA224", { 0, 0, CKF_DIGEST } },
-    { CKM_SHA256, MK_DIGEST, "SHA256", { 0, 0, CKF_DIGEST } },
-    { CKM_SHA384, MK_DIGEST, "SHA384", { 0, 0, CKF_DIGEST } },
-    { CKM_SHA512, MK_DIGEST, "SHA512", { 0, 0, CKF_DIGEST } },
+    { CKM_MD5, MK_DIGEST, "MD5", { 0, 0, CKF_DIGEST }, false },
+    { CKM_SHA_1, MK_DIGEST, "SHA1", { 0, 0, CKF_DIGEST }, false },
+    { CKM_SHA224, MK_DIGEST, "SHA224", { 0, 0, CKF_DIGEST }, false },
+    { CKM_SHA256, MK_DIGEST, "SHA256", { 0, 0, CKF_DIGEST }, false },
+    { CKM_SHA384, MK_DIGEST, "SHA384", { 0, 0, CKF_DIGEST }, false },
+    { CKM_SHA512, MK_DIGEST, "SHA512", { 0, 0, CKF_DIGEST }, false },
 
-    { CKM_RSA_PKCS_KEY_PAIR_GEN, MK_GEN_RSA, NULL, { 2048, 4096, CKF_GENERATE_KEY_PAIR } },
-    { CKM_RSA_PKCS, MK_RSA_PKCS, NULL, { 1024, 8192, SV | ED | WU } },
-    { CKM_SHA1_RSA_PKCS, MK_RSA_PKCS, "SHA1", { 1024, 8192, SV } },
-    { CKM_SHA224_RSA_PKCS, MK_RSA_PKCS, "SHA224", { 1024, 8192, SV } },
-    { CKM_SHA256_RSA_PKCS, MK_RSA_PKCS, "SHA256", { 1024, 8192, SV } },
-    { CKM_SHA384_RSA_PKCS, MK_RSA_PKCS, "SHA384", { 1024, 8192, SV } },
-    { CKM_SHA512_RSA_PKCS, MK_RSA_PKCS, "SHA512", { 1024, 8192, SV } },
-    { CKM_RSA_PKCS_PSS, MK_RSA_PSS, NULL, { 1024, 8192, SV } },
-    { CKM_SHA1_RSA_PKCS_PSS, MK_RSA_PSS, "SHA1", { 1024, 8192, SV } },
-    { CKM_SHA224_RSA_PKCS_PSS, MK_RSA_PSS, "SHA224", { 1024, 8192, SV } },
-    { CKM_SHA256_RSA_PKCS_PSS, MK_RSA_PSS, "SHA256", { 1024, 8192, SV } },
-    { CKM_SHA384_RSA_PKCS_PSS, MK_RSA_PSS, "SHA384", { 1024, 8192, SV } },
-    { CKM_SHA512_RSA_PKCS_PSS, MK_RSA_PSS, "SHA512", { 1024, 8192, SV } },
-    { CKM_RSA_PKCS_OAEP, MK_RSA_OAEP, NULL, { 1024, 8192, ED | WU } },
+    { CKM_RSA_PKCS_KEY_PAIR_GEN, MK_GEN_RSA, NULL, { 2048, 4096, CKF_GENERATE_KEY_PAIR }, false },
+    { CKM_RSA_PKCS, MK_RSA_PKCS, NULL, { 1024, 8192, SV | ED | WU }, false },
+    { CKM_SHA1_RSA_PKCS, MK_RSA_PKCS, "SHA1", { 1024, 8192, SV }, false },
+    { CKM_SHA224_RSA_PKCS, MK_RSA_PKCS, "SHA224", { 1024, 8192, SV }, false },
+    { CKM_SHA256_RSA_PKCS, MK_RSA_PKCS, "SHA256", { 1024, 8192, SV }, false },
+    { CKM_SHA384_RSA_PKCS, MK_RSA_PKCS, "SHA384", { 1024, 8192, SV }, false },
+    { CKM_SHA512_RSA_PKCS, MK_RSA_PKCS, "SHA512", { 1024, 8192, SV }, false },
+    { CKM_RSA_PKCS_PSS, MK_RSA_PSS, NULL, { 1024, 8192, SV }, false },
+    { CKM_SHA1_RSA_PKCS_PSS, MK_RSA_PSS, "SHA1", { 1024, 8192, SV }, false },
+    { CKM_SHA224_RSA_PKCS_PSS, MK_RSA_PSS, "SHA224", { 1024, 8192, SV }, false },
+    { CKM_SHA256_RSA_PKCS_PSS, MK_RSA_PSS, "SHA256", { 1024, 8192, SV }, false },
+    { CKM_SHA384_RSA_PKCS_PSS, MK_RSA_PSS, "SHA384", { 1024, 8192, SV }, false },
+    { CKM_SHA512_RSA_PKCS_PSS, MK_RSA_PSS, "SHA512", { 1024, 8192, SV }, false },
+    { CKM_RSA_PKCS_OAEP, MK_RSA_OAEP, NULL, { 1024, 8192, ED | WU }, false },
 
-    { CKM_EC_KEY_PAIR_GEN, MK_GEN_EC, NULL, { 256, 521, CKF_GENERATE_KEY_PAIR | ECF } },
-    { CKM_ECDSA, MK_ECDSA, NULL, { 256, 521, SV | ECF } },
-    { CKM_ECDSA_SHA1, MK_ECDSA, "SHA1", { 256, 521, SV | ECF } },
-    { CKM_ECDSA_SHA224, MK_ECDSA, "SHA224", { 256, 521, SV | ECF } },
-    { CKM_ECDSA_SHA256, MK_ECDSA, "SHA256", { 256, 521, SV | ECF } },
-    { CKM_ECDSA_SHA384, MK_ECDSA, "SHA384", { 256, 521, SV | ECF } },
-    { CKM_ECDSA_SHA512, MK_ECDSA, "SHA512", { 256, 521, SV | ECF } },
-    { CKM_EC_EDWARDS_KEY_PAIR_GEN, MK_GEN_EDWARDS, NULL, { 255, 255, CKF_GENERATE_KEY_PAIR } },
-    { CKM_EDDSA, MK_EDDSA, NULL, { 255, 255, SV } },
+    { CKM_EC_KEY_PAIR_GEN, MK_GEN_EC, NULL, { 256, 521, CKF_GENERATE_KEY_PAIR | ECF }, false },
+    { CKM_ECDSA, MK_ECDSA, NULL, { 256, 521, SV | ECF }, false },
+    { CKM_ECDSA_SHA1, MK_ECDSA, "SHA1", { 256, 521, SV | ECF }, false },
+    { CKM_ECDSA_SHA224, MK_ECDSA, "SHA224", { 256, 521, SV | ECF }, false },
+    { CKM_ECDSA_SHA256, MK_ECDSA, "SHA256", { 256, 521, SV | ECF }, false },
+    { CKM_ECDSA_SHA384, MK_ECDSA, "SHA384", { 256, 521, SV | ECF }, false },
+    { CKM_ECDSA_SHA512, MK_ECDSA, "SHA512", { 256, 521, SV | ECF }, false },
+    { CKM_EC_EDWARDS_KEY_PAIR_GEN, MK_GEN_EDWARDS, NULL, { 255, 255, CKF_GENERATE_KEY_PAIR }, false },
+    { CKM_EDDSA, MK_EDDSA, NULL, { 255, 255, SV }, false },
 
-    { CKM_GENERIC_SECRET_KEY_GEN, MK_GEN_GENERIC, NULL, { 1, 512, CKF_GENERATE } },
-    { CKM_MD5_HMAC, MK_HMAC, "MD5", { 1, 512, SV } },
-    { CKM_SHA_1_HMAC, MK_HMAC, "SHA1", { 1, 512, SV } },
-    { CKM_SHA256_HMAC, MK_HMAC, "SHA256", { 1, 512, SV } },
-    { CKM_SHA384_HMAC, MK_HMAC, "SHA384", { 1, 512, SV } },
-    { CKM_SHA512_HMAC, MK_HMAC, "SHA512", { 1, 512, SV } },
+    { CKM_GENERIC_SECRET_KEY_GEN, MK_GEN_GENERIC, NULL, { 1, 512, CKF_GENERATE }, false },
+    { CKM_MD5_HMAC, MK_HMAC, "MD5", { 1, 512, SV }, false },
+    { CKM_SHA_1_HMAC, MK_HMAC, "SHA1", { 1, 512, SV }, false },
+    { CKM_SHA256_HMAC, MK_HMAC, "SHA256", { 1, 512, SV }, false },
+    { CKM_SHA384_HMAC, MK_HMAC, "SHA384", { 1, 512, SV }, false },
+    { CKM_SHA512_HMAC, MK_HMAC, "SHA512", { 1, 512, SV }, false },
 
-    { CKM_AES_KEY_GEN, MK_GEN_AES, NULL, { 16, 32, CKF_GENERATE } },
-    { CKM_AES_GCM, MK_AES_GCM, NULL, { 16, 32, ED } },
-    { CKM_AES_CBC_PAD, MK_AES_CBC_PAD, NULL, { 16, 32, ED } },
-    { CKM_AES_KEY_WRAP_PAD, MK_AES_WRAP_PAD, NULL, { 16, 32, WU } },
+    { CKM_AES_KEY_GEN, MK_GEN_AES, NULL, { 16, 32, CKF_GENERATE }, false },
+    { CKM_AES_GCM, MK_AES_GCM, NULL, { 16, 32, ED }, false },
+    { CKM_AES_CBC_PAD, MK_AES_CBC_PAD, NULL, { 16, 32, ED }, false },
+    { CKM_AES_KEY_WRAP_PAD, MK_AES_WRAP_PAD, NULL, { 16, 32, WU }, false },
+
+    /* DM mechanisms (<dmsc/pkcs11-dm.h>): the same algorithms over the
+     * canonical form of a DM message (dm-ext/CANON.md). */
+    { CKM_DMSC_SHA256, MK_DIGEST, "SHA256", { 0, 0, CKF_DIGEST }, true },
+    { CKM_DMSC_SHA256_RSA_PKCS, MK_RSA_PKCS, "SHA256", { 1024, 8192, SV }, true },
+    { CKM_DMSC_SHA256_RSA_PKCS_PSS, MK_RSA_PSS, "SHA256", { 1024, 8192, SV }, true },
+    { CKM_DMSC_ECDSA_SHA256, MK_ECDSA, "SHA256", { 256, 521, SV | ECF }, true },
+    { CKM_DMSC_ECDSA_SHA384, MK_ECDSA, "SHA384", { 256, 521, SV | ECF }, true },
+    { CKM_DMSC_EDDSA, MK_EDDSA, NULL, { 255, 255, SV }, true },
+    { CKM_DMSC_SHA256_HMAC, MK_HMAC, "SHA256", { 1, 512, SV }, true },
 };
 
 const dmsc_mech *dmsc_mech_find(CK_MECHANISM_TYPE type)
@@ -118,7 +131,7 @@ bool dmsc_mech_key_ok(const dmsc_mech *m, CK_KEY_TYPE key_type)
         return key_type == CKK_GENERIC_SECRET ||
                (key_type == CKK_MD5_HMAC && m->type == CKM_MD5_HMAC) ||
                (key_type == CKK_SHA_1_HMAC && m->type == CKM_SHA_1_HMAC) ||
-               (key_type == CKK_SHA256_HMAC && m->type == CKM_SHA256_HMAC) ||
+               (key_type == CKK_SHA256_HMAC && !strcmp(m->md, "SHA256")) ||
                (key_type == CKK_SHA384_HMAC && m->type == CKM_SHA384_HMAC) ||
                (key_type == CKK_SHA512_HMAC && m->type == CKM_SHA512_HMAC);
     case MK_AES_GCM:

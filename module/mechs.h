@@ -32,6 +32,8 @@ typedef struct {
     dmsc_mech_kind kind;
     const char *md;       /* digest name, NULL when the input is already a digest */
     CK_MECHANISM_INFO info;
+    bool canon;           /* a DM mechanism: the input is a DM message and the
+                             operation covers its canonical form */
 } dmsc_mech;
 
 const dmsc_mech *dmsc_mech_find(CK_MECHANISM_TYPE type);

@@ -1,6 +1,10 @@
 /* Sign, verify, encrypt, decrypt and digest on OpenSSL 3. */
 #include "ops.h"
 
+#include <dmsc/pkcs11-dm.h>
+
+#include "canon.h"
+
 #include <limits.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -44,7 +48,15 @@ struct dmsc_op {
     int salt_len;
     unsigned char *label;
     size_t label_len;
+
+    /* DM mechanisms: input goes through the canonicaliser, whose output
+     * (the canonical form) is what the algorithm above takes. */
+    dmsc_canon_stream *canon;
+    CK_RV canon_rv;          /* why the algorithm refused canonical bytes */
+    bool canon_done;
 };
+
+static CK_RV init_canon(dmsc_op *op, const CK_MECHANISM *mech);
 
 static void *param(const CK_MECHANISM *mech, size_t size)
 {
@@ -97,6 +109,7 @@ void dmsc_op_free(dmsc_op *op)
     if (op->buf)
         OPENSSL_clear_free(op->buf, op->cap);
     OPENSSL_free(op->label);
+    dmsc_canon_stream_free(op->canon);
     free(op);
 }
 
@@ -107,13 +120,13 @@ void dmsc_op_set_key_serial(dmsc_op *op, uint64_t serial)
 
 bool dmsc_op_reusable(const dmsc_op *op, const dmsc_mech *m, const CK_MECHANISM *mech, uint64_t serial)
 {
-    return op != NULL && op->mac != NULL && op->m == m && op->key_serial == serial && serial != 0 &&
-           no_param(mech);
+    return op != NULL && op->mac != NULL && op->canon == NULL && op->m == m &&
+           op->key_serial == serial && serial != 0 && no_param(mech);
 }
 
 bool dmsc_op_can_wait(const dmsc_op *op)
 {
-    return op->mac != NULL && op->key_serial != 0;
+    return op->mac != NULL && op->canon == NULL && op->key_serial != 0;
 }
 
 CK_RV dmsc_op_restart(dmsc_op *op)
@@ -348,7 +361,12 @@ static CK_RV init_asym(dmsc_op *op, const CK_MECHANISM *mech)
 {
     CK_RV rv = CKR_OK;
     const dmsc_mech *m = op->m;
-    if (m->kind == MK_RSA_PSS)
+    if (m->kind == MK_RSA_PSS && m->canon) {
+        /* The DM PSS mechanism fixes its settings (its parameter, if any,
+         * selects the DM unit): SHA-256, MGF1-SHA-256, a 32-byte salt. */
+        op->pss_md = op->mgf_md = "SHA256";
+        op->salt_len = 32;
+    } else if (m->kind == MK_RSA_PSS)
         rv = pss_params(op, mech);
     else if (m->kind == MK_RSA_OAEP)
         rv = oaep_params(op, mech);
@@ -452,6 +470,12 @@ CK_RV dmsc_op_init(OSSL_LIB_CTX *libctx, dmsc_op_kind kind, const dmsc_mech *m,
         op->secret = key->secret;
         op->secret_len = key->secret_len;
     }
+    CK_MECHANISM plain = { mech->mechanism, NULL, 0 };
+    if (m->canon) {
+        /* The parameter is the canonicaliser's; the algorithm takes none. */
+        rv = init_canon(op, mech);
+        mech = &plain;
+    }
     if (rv == CKR_OK) {
         switch (m->kind) {
         case MK_DIGEST: rv = init_digest(op, mech); break;
@@ -511,10 +535,9 @@ static CK_RV ecdsa_raw_to_der(const unsigned char *raw, size_t n, unsigned char 
 
 /* ---- the work ---- */
 
-static CK_RV feed(dmsc_op *op, const unsigned char *in, CK_ULONG len)
+/* Input for the algorithm itself (for a DM mechanism: canonical bytes). */
+static CK_RV feed_algorithm(dmsc_op *op, const unsigned char *in, CK_ULONG len)
 {
-    if (len > 0 && in == NULL)
-        return CKR_ARGUMENTS_BAD;
     if (op->collect)
         return collect(op, in, len);
     if (len > INT_MAX)
@@ -528,10 +551,93 @@ static CK_RV feed(dmsc_op *op, const unsigned char *in, CK_ULONG len)
     return EVP_DigestUpdate(op->md, in, len) == 1 ? CKR_OK : CKR_GENERAL_ERROR;
 }
 
+static int canon_sink(void *ctx, const unsigned char *data, size_t len)
+{
+    dmsc_op *op = ctx;
+    op->canon_rv = feed_algorithm(op, data, (CK_ULONG)len);
+    return op->canon_rv == CKR_OK ? 0 : 1;
+}
+
+/* The PKCS#11 answer to a canonicaliser status. */
+static CK_RV canon_rv(dmsc_op *op, int status, const dmsc_dm_error *err)
+{
+    CK_RV rv;
+    switch (status) {
+    case DMSC_DM_OK: return CKR_OK;
+    case DMSC_DM_LIMIT: rv = CKR_DATA_LEN_RANGE; break;
+    case DMSC_DM_NOMEM: rv = CKR_HOST_MEMORY; break;
+    case DMSC_DM_SINK: rv = op->canon_rv; break;
+    case DMSC_DM_BAD_ARGS: rv = CKR_GENERAL_ERROR; break;
+    default: rv = CKR_DATA_INVALID; break; /* malformed, refused, unit not found */
+    }
+    if (status != DMSC_DM_SINK)
+        dmsc_debug(DMSC_DEBUG_CALL, "DM message refused: %s", err->message);
+    return rv;
+}
+
+static CK_RV init_canon(dmsc_op *op, const CK_MECHANISM *mech)
+{
+    dmsc_canon_select sel = { DMSC_CANON_MESSAGE, NULL };
+    char cmdid[65];
+    if (!no_param(mech)) {
+        const CK_DMSC_DM_PARAMS *p = param(mech, sizeof(*p));
+        if (p == NULL)
+            return CKR_MECHANISM_PARAM_INVALID;
+        switch (p->unit) {
+        case CKD_DMSC_UNIT_MESSAGE:
+        case CKD_DMSC_UNIT_SYNCBODY:
+            if (p->pCmdID != NULL || p->ulCmdIDLen != 0)
+                return CKR_MECHANISM_PARAM_INVALID;
+            sel.unit = p->unit == CKD_DMSC_UNIT_MESSAGE ? DMSC_CANON_MESSAGE : DMSC_CANON_SYNCBODY;
+            break;
+        case CKD_DMSC_UNIT_CMDID:
+            if (p->pCmdID == NULL || p->ulCmdIDLen == 0 || p->ulCmdIDLen >= sizeof(cmdid) ||
+                memchr(p->pCmdID, 0, p->ulCmdIDLen) != NULL)
+                return CKR_MECHANISM_PARAM_INVALID;
+            memcpy(cmdid, p->pCmdID, p->ulCmdIDLen);
+            cmdid[p->ulCmdIDLen] = 0;
+            sel.unit = DMSC_CANON_CMDID;
+            sel.cmdid = cmdid;
+            break;
+        default:
+            return CKR_MECHANISM_PARAM_INVALID;
+        }
+    }
+    dmsc_dm_limits lim = { .max_input = CKD_DMSC_DM_MAX_MESSAGE };
+    op->canon = dmsc_canon_stream_new(&lim, &sel, canon_sink, op);
+    return op->canon != NULL ? CKR_OK : CKR_HOST_MEMORY;
+}
+
+/* Input as the caller gives it. */
+static CK_RV feed(dmsc_op *op, const unsigned char *in, CK_ULONG len)
+{
+    if (len > 0 && in == NULL)
+        return CKR_ARGUMENTS_BAD;
+    if (op->canon == NULL)
+        return feed_algorithm(op, in, len);
+    dmsc_dm_error err;
+    return canon_rv(op, dmsc_canon_stream_update(op->canon, in, len, &err), &err);
+}
+
+/* End of a DM mechanism's input: the held message is canonicalised into
+ * the algorithm. Not before the output buffer is known to be big enough,
+ * so a length query leaves the operation as it was. */
+static CK_RV finish_input(dmsc_op *op)
+{
+    if (op->canon == NULL || op->canon_done)
+        return CKR_OK;
+    op->canon_done = true;
+    dmsc_dm_error err;
+    return canon_rv(op, dmsc_canon_stream_final(op->canon, &err), &err);
+}
+
 /* The signature (or MAC, or digest) into out, which holds op->out_len. */
 static CK_RV produce(dmsc_op *op, unsigned char *out, CK_ULONG *out_len)
 {
     size_t len = op->out_len;
+    CK_RV rv = finish_input(op);
+    if (rv != CKR_OK)
+        return rv;
     if (op->m->kind == MK_DIGEST) {
         unsigned int n = 0;
         if (EVP_DigestFinal_ex(op->md, out, &n) != 1)
@@ -552,7 +658,7 @@ static CK_RV produce(dmsc_op *op, unsigned char *out, CK_ULONG *out_len)
                         : EVP_PKEY_sign(op->pctx, der, &der_len, op->buf, op->len);
         if (ok != 1)
             return CKR_FUNCTION_FAILED;
-        CK_RV rv = ecdsa_der_to_raw(der, der_len, op->ec_bytes, out);
+        rv = ecdsa_der_to_raw(der, der_len, op->ec_bytes, out);
         *out_len = op->out_len;
         return rv;
     }
@@ -800,6 +906,9 @@ CK_RV dmsc_op_verify_final(dmsc_op *op, const unsigned char *sig, CK_ULONG sig_l
 {
     if (sig == NULL && sig_len > 0)
         return CKR_ARGUMENTS_BAD;
+    CK_RV rv = finish_input(op);
+    if (rv != CKR_OK)
+        return rv;
     if (op->mac) {
         unsigned char mac[EVP_MAX_MD_SIZE];
         size_t len = 0;
@@ -815,7 +924,7 @@ CK_RV dmsc_op_verify_final(dmsc_op *op, const unsigned char *sig, CK_ULONG sig_l
     if (op->m->kind == MK_ECDSA) {
         unsigned char *der = NULL;
         size_t der_len = 0;
-        CK_RV rv = ecdsa_raw_to_der(sig, op->ec_bytes, &der, &der_len);
+        rv = ecdsa_raw_to_der(sig, op->ec_bytes, &der, &der_len);
         if (rv != CKR_OK)
             return rv;
         ok = op->md ? EVP_DigestVerifyFinal(op->md, der, der_len)

@@ -1,6 +1,8 @@
 /* C_Initialize / C_Finalize and the fork rule. */
 #include "state.h"
 
+#include <libxml/parser.h>
+
 #include "ops.h"
 #include "session.h"
 #include "slots.h"
@@ -89,6 +91,10 @@ CK_RV dmsc_state_initialize(CK_VOID_PTR init_args)
     if (dmsc_g.provider == NULL)
         rv = CKR_GENERAL_ERROR;
     if (rv == CKR_OK) {
+        /* The DM mechanisms read messages with libxml2; its one-time set-up
+         * is thread-safe and idempotent, and it is never torn down here
+         * (the application may use libxml2 too). */
+        xmlInitParser();
         dmsc_ops_prepare(dmsc_g.libctx);
         rv = dmsc_vuicc_open(dmsc_g.libctx, &dmsc_g.backend);
     }
