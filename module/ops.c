@@ -140,6 +140,11 @@ CK_RV dmsc_op_restart(dmsc_op *op)
     return CKR_OK;
 }
 
+const dmsc_mech *dmsc_op_mech(const dmsc_op *op)
+{
+    return op->m;
+}
+
 bool dmsc_op_is_multi(const dmsc_op *op)
 {
     return op->multi;

@@ -51,6 +51,9 @@ CK_RV dmsc_op_restart(dmsc_op *op);
 /* May this finished operation wait for reuse? */
 bool dmsc_op_can_wait(const dmsc_op *op);
 
+/* The operation's mechanism. */
+const dmsc_mech *dmsc_op_mech(const dmsc_op *op);
+
 /* Has C_*Update been called (one-shot calls are then refused)? */
 bool dmsc_op_is_multi(const dmsc_op *op);
 
