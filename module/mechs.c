@@ -64,6 +64,12 @@ static const dmsc_mech mechs[] = {
     { CKM_DMSC_ECDSA_SHA384, MK_ECDSA, "SHA384", { 256, 521, SV | ECF }, true },
     { CKM_DMSC_EDDSA, MK_EDDSA, NULL, { 255, 255, SV }, true },
     { CKM_DMSC_SHA256_HMAC, MK_HMAC, "SHA256", { 1, 512, SV }, true },
+
+    /* DM 1.2 session security: the key is the DM credential's secret, or
+     * the card's network key (NETWORKID, 4 to 8 bytes of semi-octets). */
+    { CKM_DMSC_SYNCML_AUTH_MD5, MK_DM_SYNCML, "MD5", { 1, 512, SV }, false },
+    { CKM_DMSC_SYNCML_HMAC_MD5, MK_DM_SYNCML, "MD5", { 1, 512, SV }, false },
+    { CKM_DMSC_BOOTSTRAP_HMAC_SHA1, MK_DM_BOOT_HMAC, "SHA1", { 4, 8, CKF_VERIFY }, false },
 };
 
 const dmsc_mech *dmsc_mech_find(CK_MECHANISM_TYPE type)
@@ -138,6 +144,9 @@ bool dmsc_mech_key_ok(const dmsc_mech *m, CK_KEY_TYPE key_type)
     case MK_AES_CBC_PAD:
     case MK_AES_WRAP_PAD:
         return key_type == CKK_AES;
+    case MK_DM_SYNCML:
+    case MK_DM_BOOT_HMAC:
+        return key_type == CKK_GENERIC_SECRET;
     default:
         return false;
     }

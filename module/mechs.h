@@ -25,6 +25,8 @@ typedef enum {
     MK_GEN_EDWARDS,
     MK_GEN_GENERIC,
     MK_GEN_AES,
+    MK_DM_SYNCML,    /* DM 1.2 syncml:auth-md5 and x-syncml-hmac (module/dmsec-op.c) */
+    MK_DM_BOOT_HMAC, /* the DM bootstrap MAC, verify only */
 } dmsc_mech_kind;
 
 typedef struct {

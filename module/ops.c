@@ -4,6 +4,7 @@
 #include <dmsc/pkcs11-dm.h>
 
 #include "canon.h"
+#include "dmsec-op.h"
 
 #include <limits.h>
 #include <openssl/core_names.h>
@@ -54,6 +55,8 @@ struct dmsc_op {
     dmsc_canon_stream *canon;
     CK_RV canon_rv;          /* why the algorithm refused canonical bytes */
     bool canon_done;
+
+    dmsc_dmsec_op *dmsec;    /* DM session security, bootstrap MAC */
 };
 
 static CK_RV init_canon(dmsc_op *op, const CK_MECHANISM *mech);
@@ -110,6 +113,7 @@ void dmsc_op_free(dmsc_op *op)
         OPENSSL_clear_free(op->buf, op->cap);
     OPENSSL_free(op->label);
     dmsc_canon_stream_free(op->canon);
+    dmsc_dmsec_op_free(op->dmsec);
     free(op);
 }
 
@@ -493,6 +497,10 @@ CK_RV dmsc_op_init(OSSL_LIB_CTX *libctx, dmsc_op_kind kind, const dmsc_mech *m,
         case MK_RSA_OAEP:
         case MK_ECDSA:
         case MK_EDDSA: rv = op->pkey ? init_asym(op, mech) : CKR_KEY_TYPE_INCONSISTENT; break;
+        case MK_DM_SYNCML:
+        case MK_DM_BOOT_HMAC:
+            rv = dmsc_dmsec_op_init(libctx, m, mech, op->secret, op->secret_len, &op->dmsec, &op->out_len);
+            break;
         default: rv = CKR_MECHANISM_INVALID;
         }
     }
@@ -543,6 +551,8 @@ static CK_RV ecdsa_raw_to_der(const unsigned char *raw, size_t n, unsigned char 
 /* Input for the algorithm itself (for a DM mechanism: canonical bytes). */
 static CK_RV feed_algorithm(dmsc_op *op, const unsigned char *in, CK_ULONG len)
 {
+    if (op->dmsec)
+        return dmsc_dmsec_op_update(op->dmsec, in, len);
     if (op->collect)
         return collect(op, in, len);
     if (len > INT_MAX)
@@ -643,6 +653,11 @@ static CK_RV produce(dmsc_op *op, unsigned char *out, CK_ULONG *out_len)
     CK_RV rv = finish_input(op);
     if (rv != CKR_OK)
         return rv;
+    if (op->dmsec) {
+        rv = dmsc_dmsec_op_sign(op->dmsec, out);
+        *out_len = op->out_len;
+        return rv;
+    }
     if (op->m->kind == MK_DIGEST) {
         unsigned int n = 0;
         if (EVP_DigestFinal_ex(op->md, out, &n) != 1)
@@ -914,6 +929,8 @@ CK_RV dmsc_op_verify_final(dmsc_op *op, const unsigned char *sig, CK_ULONG sig_l
     CK_RV rv = finish_input(op);
     if (rv != CKR_OK)
         return rv;
+    if (op->dmsec)
+        return dmsc_dmsec_op_verify(op->dmsec, sig, sig_len);
     if (op->mac) {
         unsigned char mac[EVP_MAX_MD_SIZE];
         size_t len = 0;

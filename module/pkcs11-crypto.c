@@ -74,7 +74,7 @@ static const struct {
 static bool class_fits(dmsc_op_kind kind, const dmsc_mech *m, CK_OBJECT_CLASS klass)
 {
     bool secret = m->kind == MK_HMAC || m->kind == MK_AES_GCM || m->kind == MK_AES_CBC_PAD ||
-                  m->kind == MK_AES_WRAP_PAD;
+                  m->kind == MK_AES_WRAP_PAD || m->kind == MK_DM_SYNCML || m->kind == MK_DM_BOOT_HMAC;
     if (secret)
         return klass == CKO_SECRET_KEY;
     switch (kind) {

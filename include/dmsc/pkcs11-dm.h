@@ -68,39 +68,50 @@ typedef struct CK_DMSC_DM_PARAMS {
 /* ---- DM 1.2 session security ---- */
 
 /* syncml:auth-md5: B64(MD5(B64(MD5(username ":" secret)) ":" nonce)).
- * Parameter CK_DMSC_SYNCML_AUTH_PARAMS (required); the data is empty.
- * C_Sign gives the 24 characters of the credential's <Data>; C_Verify
- * checks one (a server's credential against the server secret). */
+ * Parameter CK_DMSC_SYNCML_AUTH_PARAMS (required); the data is empty
+ * (data given: CKR_DATA_LEN_RANGE).  C_Sign gives the 24 characters of the
+ * credential's <Data>; C_Verify checks one (a server's credential against
+ * the server secret): 24 characters, or the 22 before "==", canonical
+ * Base64 only (else CKR_SIGNATURE_INVALID, or CKR_SIGNATURE_LEN_RANGE for
+ * another length). */
 #define CKM_DMSC_SYNCML_AUTH_MD5      (CKM_DMSC_BASE + 0x100UL)
 /* x-syncml-hmac (MD5): B64(MD5(B64(MD5(username ":" secret)) ":" nonce ":"
  * B64(MD5(body)))), the data being the exact bytes of the message body as
- * sent (XML or WBXML: a MAC covers bytes, not the canonical form).
- * Parameter CK_DMSC_SYNCML_AUTH_PARAMS (required); multi-part streams. */
+ * sent (XML or WBXML: a MAC covers bytes, not the canonical form).  The
+ * keyed digest the OMA DM security specification writes out, not RFC 2104
+ * HMAC.  Parameter CK_DMSC_SYNCML_AUTH_PARAMS (required); multi-part
+ * streams; C_Verify takes the mac= value as auth-md5's does. */
 #define CKM_DMSC_SYNCML_HMAC_MD5      (CKM_DMSC_BASE + 0x101UL)
 
 typedef struct CK_DMSC_SYNCML_AUTH_PARAMS {
 	CK_UTF8CHAR *pUserName;   /* the DM account's user name (AAuthName) */
 	CK_ULONG ulUserNameLen;   /* 0..255 */
-	CK_BYTE *pNonce;          /* the nonce, as bytes (Base64-decoded) */
+	CK_BYTE *pNonce;          /* the nonce as bytes (NextNonce Base64-decoded) */
 	CK_ULONG ulNonceLen;      /* 0..255 */
 } CK_DMSC_SYNCML_AUTH_PARAMS;
 
-/* DM bootstrap MAC (OMA-TS-DM_Bootstrap, OMA-WAP-ProvBoot): HMAC-SHA1 over
- * the bootstrap message (WBXML bytes), verify only; the signature given to
- * C_Verify is the MAC as 40 hexadecimal characters, as it is sent in the
- * MAC= parameter (either case), or the 20 raw bytes.  The key handle is the
- * card's network key object (CKA_LABEL "NETWORKID", made by the card from its
- * IMSI, never readable); the parameter chooses the method. */
+/* DM bootstrap MAC (OMA-TS-DM_Bootstrap, OMA-WAP-TS-ProvBoot): HMAC-SHA1
+ * over the bootstrap message (the WBXML bytes as received), verify only;
+ * the signature given to C_Verify is the MAC as 40 hexadecimal characters,
+ * as it is sent in the MAC= parameter (either case), or the 20 raw bytes.
+ * The key handle is the card's network key object in the DM application
+ * (CKO_SECRET_KEY, CKA_LABEL "NETWORKID", made by the card from its IMSI,
+ * never readable, CKA_VERIFY only): its value is the IMSI coded as in
+ * 3GPP TS 24.008 (EF_IMSI without its length byte; 4..8 bytes).  The
+ * parameter chooses the method.  SEC=3 (USERPINMAC) is not supported:
+ * CKR_MECHANISM_PARAM_INVALID. */
 #define CKM_DMSC_BOOTSTRAP_HMAC_SHA1  (CKM_DMSC_BASE + 0x110UL)
 
-#define CKD_DMSC_SEC_NETWPIN          0UL /* key: the IMSI as semi-octets */
-#define CKD_DMSC_SEC_USERPIN          1UL /* key: the user PIN */
-#define CKD_DMSC_SEC_USERNETWPIN      2UL /* key: IMSI semi-octets || user PIN */
+#define CKD_DMSC_SEC_NETWPIN          0UL /* key: the network key */
+#define CKD_DMSC_SEC_USERPIN          1UL /* key: the user PIN's bytes */
+#define CKD_DMSC_SEC_USERNETWPIN      2UL /* key: network key bytes || user PIN
+                                             bytes, no separator */
 
 typedef struct CK_DMSC_BOOTSTRAP_PARAMS {
-	CK_ULONG sec;             /* CKD_DMSC_SEC_* */
-	CK_UTF8CHAR *pUserPin;    /* USERPIN and USERNETWPIN; else NULL */
-	CK_ULONG ulUserPinLen;    /* 0..64 */
+	CK_ULONG sec;             /* CKD_DMSC_SEC_* (the SEC= value) */
+	CK_UTF8CHAR *pUserPin;    /* USERPIN, USERNETWPIN: 1..64 bytes;
+	                             NETWPIN: NULL, 0 */
+	CK_ULONG ulUserPinLen;
 } CK_DMSC_BOOTSTRAP_PARAMS;
 
 #endif /* DMSC_PKCS11_DM_H */

@@ -27,8 +27,20 @@ L=(--token-label app1 --login --pin "$PIN")
 D=$TEST_TMP
 
 init_app app1 "$SO" "$PIN"
+# The card's first application is the DM application: its one object at
+# the start is the network key made from the IMSI (for bootstrap MACs),
+# verify only, never readable, not deletable.
 object_count app1 --login --pin "$PIN"
-[ "$N" -eq 0 ] || fail "a new application should hold no objects, -O lists $N" "output:" "$(indent <<<"$OUT")"
+[ "$N" -eq 1 ] || fail "a new DM application should hold only the network key, -O lists $N" "output:" "$(indent <<<"$OUT")"
+out_has "Secret Key Object; Generic secret length 8" "-O on a new DM application"
+out_has "label:      NETWORKID" "-O on a new DM application"
+out_has "Usage:      verify" "-O on a new DM application"
+out_has "Access:     sensitive, always sensitive, never extractable" "-O on a new DM application"
+expect_fail "CKR_ACTION_PROHIBITED|0x1b" "delete the network key (CKR_ACTION_PROHIBITED, 0x1b to pkcs11-tool 0.23)" "${L[@]}" --delete-object --type secrkey --label NETWORKID
+expect_fail CKR_ATTRIBUTE_SENSITIVE "read the network key" "${L[@]}" --read-object --type secrkey --label NETWORKID
+init_app app2 "$SO" "$PIN"
+object_count app2 --login --pin "$PIN"
+[ "$N" -eq 0 ] || fail "a second application should hold no objects, -O lists $N" "output:" "$(indent <<<"$OUT")"
 
 # ------------------------------------------------------------------ MOs
 cat >"$D/operatorx.xml" <<'EOF'
@@ -169,7 +181,7 @@ p11_ok "write EC public key" "${L[@]}" --write-object "$D/ma.pub.der" --type pub
 p11_ok "write AES secret key" "${L[@]}" --write-object "$D/aes.bin" --type secrkey --key-type AES:16 --id 04 --label maaes --private
 p11_ok "-O without login" "${T[@]}" -O
 out_lacks "Private Key Object" "-O without login (private key)"
-out_lacks "Secret Key Object" "-O without login (private secret key)"
+out_lacks "label:      maaes" "-O without login (private secret key)"
 out_has "Public Key Object; EC" "-O without login (public key)"
 p11_ok "-O with login" "${L[@]}" -O
 out_has "Private Key Object; EC" "-O with login"

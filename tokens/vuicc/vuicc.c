@@ -7,6 +7,7 @@
 #include "vuicc.h"
 
 #include "card.h"
+#include "netkey.h"
 #include "settings.h"
 #include "policy.h"
 #include "seal.h"
@@ -431,6 +432,15 @@ static CK_RV vuicc_sync(dmsc_btoken *t, const dmsc_sync_sink *sink)
         }
         sink->reset(sink->ctx);
         t->seen_gen = 0;
+        /* The DM application (the card's first) shows the network key. */
+        if (found && t->slot == 0) {
+            dmsc_attrs attrs;
+            rv = vuicc_netkey_attrs(t->card->imsi, &attrs);
+            if (rv == CKR_OK)
+                rv = sink->upsert(sink->ctx, VUICC_NETKEY_OID, &attrs);
+            if (rv != CKR_OK)
+                goto done;
+        }
     }
     if (found && meta.gen != t->seen_gen) {
         sync_ctx sc = { sink, CKR_OK };
@@ -817,11 +827,15 @@ static CK_RV vuicc_create(dmsc_btoken *t, const dmsc_attrs *attrs, uint64_t *oid
 
 static CK_RV vuicc_update(dmsc_btoken *t, uint64_t oid, const dmsc_attrs *attrs, dmsc_attrs *stored)
 {
+    if (oid == VUICC_NETKEY_OID)
+        return CKR_ACTION_PROHIBITED; /* made from the card's identity, not stored */
     return write_object(t, &oid, attrs, stored, false);
 }
 
 static CK_RV vuicc_destroy(dmsc_btoken *t, uint64_t oid)
 {
+    if (oid == VUICC_NETKEY_OID)
+        return CKR_ACTION_PROHIBITED;
     CK_RV rv = card_enter(t);
     if (rv != CKR_OK)
         return rv;
