@@ -2,19 +2,20 @@
  * dm-ext/canon.c - the canonical form of DM messages (see canon.h and the
  * specification, dm-ext/CANON.md).
  *
- * After reading (dmmsg.c), the tree is normalised in three walks:
+ * After reading (dmmsg.c), the tree is normalised in two walks:
  *   1. comments and processing instructions go, adjacent text is merged
  *      (so that "is this text whitespace only" and "what is the Format"
- *      read whole texts);
+ *      read whole texts), and a WBXML OPAQUE outside <Data> and <Value>
+ *      becomes its text;
  *   2. <Data> and TNDS <Value> take one representation per Format (text,
- *      or base64 of the bytes), and whitespace-only text in elements that
- *      hold elements goes;
- *   3. Meta Format "bin" becomes "b64" (both say "binary, shown as base64
- *      in this form"), after every Data has been read by its Format.
- * The walks are iterative, and a step only changes the children of the
- * node it visits.  Then the unit is chosen and written with libxml2's
- * Exclusive C14N 1.0 (without comments) to an output buffer whose writes
- * go to the caller's sink.
+ *      or base64 of the bytes), read from the element that decides their
+ *      format; a Meta Format "bin" that decided some Data then becomes
+ *      "b64" (both now say "binary, shown as base64"); whitespace-only
+ *      text in elements that hold elements goes.
+ * The walks are iterative, and a step only changes nodes below the one it
+ * visits, which the walk has not reached yet.  Then the unit is chosen and
+ * written with libxml2's Exclusive C14N 1.0 (without comments) to an output
+ * buffer whose writes go to the caller's sink.
  *
  * All memory comes from libxml2's allocator (xmlMalloc & co), as in
  * wbxml.c, so the tests can fail each allocation in turn.
@@ -337,18 +338,12 @@ static xmlNodePtr meta_format(const xmlNode *holder)
 	return NULL;
 }
 
-/* A <Data>'s Format: its holder's Meta (the Item's, or the command's for
- * Data directly in a command), else for an Item its command's Meta, else
- * chr. */
-static enum format data_format(const xmlNode *data)
+/* What a Meta Format element (or none) says: its text, without the XML
+ * whitespace around it, compared exactly. */
+static enum format format_of(const xmlNode *f)
 {
-	const xmlNode *holder = data->parent;
-	xmlNodePtr f = meta_format(holder);
-	const xmlChar *text;
+	const xmlChar *text = f != NULL ? simple_text(f) : NULL;
 
-	if (f == NULL && syncml_el(holder, "Item") && holder->parent != NULL)
-		f = meta_format(holder->parent);
-	text = f != NULL ? simple_text(f) : NULL;
 	if (text_is(text, "b64"))
 		return FORMAT_B64;
 	if (text_is(text, "bin"))
@@ -356,14 +351,10 @@ static enum format data_format(const xmlNode *data)
 	return FORMAT_TEXT;
 }
 
-/* A TNDS <Value>'s Format: its Node's RTProperties/Format/<b64/> or
+/* A TNDS Node's format, for its <Value>: RTProperties/Format/<b64/> or
  * <bin/>, else chr. */
-static enum format value_format(const xmlNode *value)
+static enum format node_format(const xmlNode *node)
 {
-	const xmlNode *node = value->parent;
-
-	if (!ddf_el(node, "Node"))
-		return FORMAT_TEXT;
 	for (xmlNodePtr p = node->children; p != NULL; p = p->next) {
 		if (!ddf_el(p, "RTProperties"))
 			continue;
@@ -478,8 +469,10 @@ static int opaque_bytes(struct canon *c, xmlNodePtr el, xmlNodePtr text,
 		return 0;
 	if (ok)
 		return nomem(c);
-	return node_fail(c, el, DMSC_DM_UNSUPPORTED, "WBXML OPAQUE and strings "
-	                 "mixed in one element: expected one or the other");
+	/* The decoder gives a marked element the base64 of one OPAQUE and no
+	 * other text; a tree built otherwise is refused, not guessed at. */
+	return node_fail(c, el, DMSC_DM_UNSUPPORTED, "marked as WBXML binary, "
+	                 "but its text is not the base64 of one OPAQUE");
 }
 
 /* Format chr (or any text format) on an element holding WBXML OPAQUE:
@@ -589,56 +582,101 @@ static int binary_content(struct canon *c, xmlNodePtr el, enum format fmt,
 	return rc;
 }
 
-static int data_and_space(struct canon *c, xmlNodePtr el)
+/* One <Data> or <Value> in its format: base64 of the bytes for b64 and
+ * bin, else text (a WBXML OPAQUE then holds UTF-8). */
+static int read_content(struct canon *c, xmlNodePtr el, enum format fmt)
 {
 	bool marked = dmsc_wbxml_is_binary(el);
-	enum format fmt = FORMAT_TEXT;
-	int rc = 0;
 
-	if (syncml_el(el, "Data"))
-		fmt = data_format(el);
-	else if (ddf_el(el, "Value"))
-		fmt = value_format(el);
 	if (fmt != FORMAT_TEXT)
-		rc = binary_content(c, el, fmt, marked);
-	else if (marked)
-		rc = opaque_to_text(c, el);
-	if (rc != 0)
-		return rc;
-	/* Whitespace-only text between elements is layout, not content. */
-	if (first_child_element(el) != NULL) {
-		xmlNodePtr n = el->children, next;
-
-		for (; n != NULL; n = next) {
-			next = n->next;
-			if (n->type == XML_TEXT_NODE && all_space(n->content))
-				drop(n);
-		}
-	}
-	return 0;
+		return binary_content(c, el, fmt, marked);
+	return marked ? opaque_to_text(c, el) : 0;
 }
 
-/* ---- Walk 3: Format bin -> b64 ---- */
-
-static int format_name(struct canon *c, xmlNodePtr el)
+/* A Format bin that decided how Data were read says b64 once they are:
+ * both now mean "binary, as base64".  A Format that decided nothing keeps
+ * its text: it said nothing about any bytes here. */
+static int bin_to_b64(struct canon *c, xmlNodePtr f)
 {
-	const xmlNode *meta = el->parent;
+	if (f == NULL || format_of(f) != FORMAT_BIN)
+		return 0;
+	return replace_text(c, f->children, "b64", 3);
+}
 
-	if (!named(el, "Format"))
-		return 0;
-	if (named(meta, "MetInf") && is_ns(meta->ns, DMSC_DM_NS_METINF))
-		meta = meta->parent;
-	if (!syncml_el(meta, "Meta") || !text_is(simple_text(el), "bin"))
-		return 0;
-	if (!is_ns(el->ns, DMSC_DM_NS_METINF) && !is_syncml_ns(el->ns))
-		return 0;
-	return replace_text(c, el->children, "b64", 3);
+/* The <Data> of one Item, read in the Item's Format, else in fallback (the
+ * Format of the element holding the Item).  *used_fallback is set if a
+ * Data was read in fallback.  The Item's own Format is rewritten at the
+ * Item's step: Items inside it may still read it. */
+static int item_data(struct canon *c, xmlNodePtr item, xmlNodePtr fallback,
+                     bool *used_fallback)
+{
+	xmlNodePtr own = meta_format(item);
+	enum format fmt = format_of(own != NULL ? own : fallback);
+	int rc = 0;
+
+	for (xmlNodePtr d = item->children; rc == 0 && d != NULL; d = d->next) {
+		if (syncml_el(d, "Data")) {
+			rc = read_content(c, d, fmt);
+			if (own == NULL)
+				*used_fallback = true;
+		}
+	}
+	return rc;
+}
+
+/* Every <Data> and TNDS <Value> is read at the step of the element that
+ * decides its format, which reads that Format once: a Data's holder (the
+ * element it is in) or, for a Data in an Item, the Item's parent, which
+ * knows both the Item's Format and its own; a Value's Node.  (Looking the
+ * Format up from each Data would scan the holder once per Data: quadratic
+ * in a message of many Data.)  Then p's Format, if it decided any Data,
+ * says b64 for bin: for an Item, its Data were read at its parent's step,
+ * and Items in it read it as fallback here; nothing reads it later.  Only
+ * nodes below p change, and the walk has not been below p yet. */
+static int data_children(struct canon *c, xmlNodePtr p)
+{
+	bool is_item = syncml_el(p, "Item");
+	xmlNodePtr own = p->type == XML_ELEMENT_NODE ? meta_format(p) : NULL;
+	enum format fmt = format_of(own);
+	enum format value_fmt = ddf_el(p, "Node") ? node_format(p) : FORMAT_TEXT;
+	bool used = false;
+	int rc = 0;
+
+	for (xmlNodePtr n = p->children; rc == 0 && n != NULL; n = n->next) {
+		if (syncml_el(n, "Data")) {
+			if (!is_item)
+				rc = read_content(c, n, fmt);
+			used = true;
+		} else if (syncml_el(n, "Item")) {
+			rc = item_data(c, n, own, &used);
+		} else if (ddf_el(n, "Value")) {
+			rc = read_content(c, n, value_fmt);
+		}
+	}
+	if (rc == 0 && used)
+		rc = bin_to_b64(c, own);
+	return rc;
+}
+
+/* Whitespace-only text between elements is layout, not content. */
+static void drop_layout(xmlNodePtr el)
+{
+	xmlNodePtr n, next;
+
+	if (first_child_element(el) == NULL)
+		return;
+	for (n = el->children; n != NULL; n = next) {
+		next = n->next;
+		if (n->type == XML_TEXT_NODE && all_space(n->content))
+			drop(n);
+	}
 }
 
 /* ---- Walking ---- */
 
 /* Call step on the document node and on every element, parents before
- * children; a step changes only the children of the node it is given. */
+ * children; a step changes only nodes below the one it is given (its
+ * children are read after it returns), never that node or its siblings. */
 static int walk(struct canon *c, int (*step)(struct canon *, xmlNodePtr))
 {
 	xmlNodePtr top = (xmlNodePtr)c->doc, n;
@@ -662,19 +700,28 @@ static int walk(struct canon *c, int (*step)(struct canon *, xmlNodePtr))
 	return rc;
 }
 
+/* Walk 1.  An OPAQUE outside <Data> and <Value> is text, as for chr, and
+ * becomes text here, before any Format is read: a Format sent as an OPAQUE
+ * "bin" must say bin to every Data it applies to, wherever they stand. */
 static int walk_step_clean(struct canon *c, xmlNodePtr n)
 {
-	return clean_children(c, n);
+	int rc = clean_children(c, n);
+
+	if (rc == 0 && dmsc_wbxml_is_binary(n) && !syncml_el(n, "Data") &&
+	    !ddf_el(n, "Value"))
+		rc = opaque_to_text(c, n);
+	return rc;
 }
 
+/* Walk 2, on the document node too: it holds the root (an Item, if the
+ * tree is not a DM message). */
 static int walk_step_data(struct canon *c, xmlNodePtr n)
 {
-	return n->type == XML_ELEMENT_NODE ? data_and_space(c, n) : 0;
-}
+	int rc = data_children(c, n);
 
-static int walk_step_format(struct canon *c, xmlNodePtr n)
-{
-	return n->type == XML_ELEMENT_NODE ? format_name(c, n) : 0;
+	if (rc == 0 && n->type == XML_ELEMENT_NODE)
+		drop_layout(n);
+	return rc;
 }
 
 /* ---- Selection ---- */
@@ -873,8 +920,6 @@ int dmsc_canon_doc(xmlDocPtr doc, const dmsc_canon_select *sel,
 	rc = walk(&c, walk_step_clean);
 	if (rc == 0)
 		rc = walk(&c, walk_step_data);
-	if (rc == 0)
-		rc = walk(&c, walk_step_format);
 	if (rc == 0)
 		rc = select_unit(&c, sel, &unit);
 	if (rc == 0)

@@ -60,6 +60,9 @@ EXTRA_DIST += \
 	dm-ext/corpus/canon/hand-tnds-bin.wbxml \
 	dm-ext/corpus/canon/hand-tnds-values.xml \
 	dm-ext/corpus/canon/hand-xxe.xml \
+	dm-ext/corpus/canon/inherit.b64.wbxml \
+	dm-ext/corpus/canon/inherit.bin.wbxml \
+	dm-ext/corpus/canon/inherit.xml \
 	dm-ext/corpus/canon/replace.attrs.xml \
 	dm-ext/corpus/canon/replace.comment.xml \
 	dm-ext/corpus/canon/replace.compact.xml \
@@ -77,9 +80,16 @@ EXTRA_DIST += \
 	dm-ext/vectors/canon/attrs.wbxml \
 	dm-ext/vectors/canon/binary.b64.wbxml \
 	dm-ext/vectors/canon/binary.bin.wbxml \
+	dm-ext/vectors/canon/binary.bin.xml \
 	dm-ext/vectors/canon/binary.c14n \
 	dm-ext/vectors/canon/binary.compact.xml \
 	dm-ext/vectors/canon/binary.xml \
+	dm-ext/vectors/canon/inherit.b64.wbxml \
+	dm-ext/vectors/canon/inherit.bin.wbxml \
+	dm-ext/vectors/canon/inherit.bin.xml \
+	dm-ext/vectors/canon/inherit.c14n \
+	dm-ext/vectors/canon/inherit.compact.xml \
+	dm-ext/vectors/canon/inherit.xml \
 	dm-ext/vectors/canon/make-vectors.py \
 	dm-ext/vectors/canon/replace.attrs.xml \
 	dm-ext/vectors/canon/replace.c14n \
@@ -112,6 +122,7 @@ EXTRA_DIST += \
 	dm-ext/corpus/wbxml/dm12-tnds.wbxml \
 	dm-ext/corpus/wbxml/hand-attributes.wbxml \
 	dm-ext/corpus/wbxml/hand-binary-data.wbxml \
+	dm-ext/corpus/wbxml/hand-embedded-then-blanks.wbxml \
 	dm-ext/corpus/wbxml/hand-entities.wbxml \
 	dm-ext/corpus/wbxml/hand-inline-ddf.wbxml \
 	dm-ext/corpus/wbxml/hand-metinf-page0.wbxml \

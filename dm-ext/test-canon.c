@@ -36,6 +36,7 @@
 #define T_REPLACE_C 0x60
 #define T_CMDID_C 0x4B
 #define T_ITEM_C 0x54
+#define T_ATOMIC_C 0x48
 #define T_META_C 0x5A
 #define T_DATA_C 0x4F
 #define T_LOCURI_C 0x57
@@ -284,13 +285,18 @@ static const struct group {
 		"canon/replace.wbxml", NULL } },
 	{ "canon/binary.c14n", {
 		"canon/binary.xml", "canon/binary.compact.xml",
-		"canon/binary.b64.wbxml", "canon/binary.bin.wbxml", NULL } },
+		"canon/binary.bin.xml", "canon/binary.b64.wbxml",
+		"canon/binary.bin.wbxml", NULL } },
 	{ "canon/attrs.c14n", {
 		"canon/attrs.a.xml", "canon/attrs.b.xml", "canon/attrs.wbxml",
 		NULL } },
 	{ "canon/tnds.c14n", {
 		"canon/tnds.xml", "canon/tnds.compact.xml", "canon/tnds.wbxml",
 		NULL } },
+	{ "canon/inherit.c14n", {
+		"canon/inherit.xml", "canon/inherit.compact.xml",
+		"canon/inherit.bin.xml", "canon/inherit.b64.wbxml",
+		"canon/inherit.bin.wbxml", NULL } },
 };
 #define GROUP_COUNT ((int)(sizeof groups / sizeof groups[0]))
 
@@ -605,8 +611,8 @@ START_TEST(test_bin_is_b64)
 	             "bin</Format></MetInf></Meta><Data>QU JD</Data>" MSG_TAIL,
 	             MSG_HEAD "<Meta><MetInf xmlns=\"syncml:metinf\"><Format>"
 	             "b64</Format></MetInf></Meta><Data>QUJD</Data>" MSG_TAIL);
-	/* A bin Format with no Data is rewritten too (same meaning). */
-	assert_canon(MSG_HEAD META("bin") MSG_TAIL, MSG_HEAD META("b64")
+	/* A bin Format that no Data was read in keeps its text. */
+	assert_canon(MSG_HEAD META("bin") MSG_TAIL, MSG_HEAD META("bin")
 	             MSG_TAIL);
 	/* Not a Meta Format: left alone. */
 	assert_canon("<SyncML xmlns='SYNCML:SYNCML1.2'><Format>bin</Format>"
@@ -642,6 +648,313 @@ START_TEST(test_which_meta)
 		"</SyncBody></SyncML>";
 
 	assert_canon(command_meta, want);
+}
+END_TEST
+
+/* Only a Format that decided how some Data was read becomes b64: the one
+ * a Data's holder (its Item, else the command) has first.  Any other keeps
+ * "bin": as read, it said nothing about any bytes, and b64 there would
+ * claim that the Data under it had been read as base64. */
+START_TEST(test_bin_rewrite_where_read)
+{
+	/* Atomic's Meta is not the Format of the commands in it (nor is the
+	 * SyncHdr's): both stay bin, the Data is chr. */
+	assert_canon("<SyncML xmlns='SYNCML:SYNCML1.2'><SyncHdr>" META("bin")
+	             "</SyncHdr><SyncBody><Atomic><CmdID>1</CmdID>" META("bin")
+	             "<Replace><CmdID>2</CmdID><Item><Data>QU JD</Data></Item>"
+	             "</Replace></Atomic></SyncBody></SyncML>",
+	             "<SyncML xmlns=\"SYNCML:SYNCML1.2\"><SyncHdr>" META("bin")
+	             "</SyncHdr><SyncBody><Atomic><CmdID>1</CmdID>" META("bin")
+	             "<Replace><CmdID>2</CmdID><Item><Data>QU JD</Data></Item>"
+	             "</Replace></Atomic></SyncBody></SyncML>");
+	/* The second Format of a Meta is not read. */
+	assert_canon(MSG_HEAD "<Meta><Format xmlns='syncml:metinf'>b64</Format>"
+	             "<Format xmlns='syncml:metinf'>bin</Format></Meta>"
+	             "<Data>QU JD</Data>" MSG_TAIL,
+	             MSG_HEAD "<Meta><Format xmlns=\"syncml:metinf\">b64</Format>"
+	             "<Format xmlns=\"syncml:metinf\">bin</Format></Meta>"
+	             "<Data>QUJD</Data>" MSG_TAIL);
+	/* A command's bin: b64 once an Item without a Format of its own
+	 * (a Meta with only a Type has none) was read in it; kept if every
+	 * Item has its own. */
+	assert_canon("<SyncML xmlns='SYNCML:SYNCML1.2'><SyncBody>"
+	             "<Replace><CmdID>1</CmdID>" META("bin")
+	             "<Item><Meta><Type xmlns='syncml:metinf'>t</Type></Meta>"
+	             "<Data>QU JD</Data></Item>"
+	             "<Item>" META("chr") "<Data>QU JD</Data></Item></Replace>"
+	             "<Add><CmdID>2</CmdID>" META("bin")
+	             "<Item>" META("chr") "<Data>QU JD</Data></Item></Add>"
+	             "</SyncBody></SyncML>",
+	             "<SyncML xmlns=\"SYNCML:SYNCML1.2\"><SyncBody>"
+	             "<Replace><CmdID>1</CmdID>" META("b64")
+	             "<Item><Meta><Type xmlns=\"syncml:metinf\">t</Type></Meta>"
+	             "<Data>QUJD</Data></Item>"
+	             "<Item>" META("chr") "<Data>QU JD</Data></Item></Replace>"
+	             "<Add><CmdID>2</CmdID>" META("bin")
+	             "<Item>" META("chr") "<Data>QU JD</Data></Item></Add>"
+	             "</SyncBody></SyncML>");
+	/* Data directly in a command (Status, Cred): its Meta. */
+	assert_canon("<SyncML xmlns='SYNCML:SYNCML1.2'><SyncHdr><Cred>"
+	             META("bin") "<Data>dX Nl cg==</Data></Cred></SyncHdr>"
+	             "</SyncML>",
+	             "<SyncML xmlns=\"SYNCML:SYNCML1.2\"><SyncHdr><Cred>"
+	             META("b64") "<Data>dXNlcg==</Data></Cred></SyncHdr>"
+	             "</SyncML>");
+	/* Format values compare exactly: "BIN" is not bin (text, kept). */
+	assert_canon(MSG_HEAD META("BIN") "<Data>QU JD</Data>" MSG_TAIL,
+	             MSG_HEAD META("BIN") "<Data>QU JD</Data>" MSG_TAIL);
+}
+END_TEST
+
+/* What the bin rewrite must not do: an Atomic's Meta Format bin over an
+ * OPAQUE of "QUJD" must not canonicalise like an Atomic's b64 over the
+ * text "QUJD".  As read, both Data are chr, so the Formats stay apart. */
+START_TEST(test_unread_bin_not_confused)
+{
+	static const unsigned char wb[] = {
+		HDR_SYNCML12, T_SYNCML_C, T_SYNCBODY_C, T_ATOMIC_C,
+		T_CMDID_C, STR_I, '1', 0x00, END,
+		T_META_C, 0x00, 0x01, M_FORMAT_C, STR_I, 'b', 'i', 'n', 0x00, END,
+		0x00, 0x00, END,
+		T_REPLACE_C, T_CMDID_C, STR_I, '2', 0x00, END,
+		T_ITEM_C, T_DATA_C, OPAQUE, 0x04, 'Q', 'U', 'J', 'D', END, END,
+		END, END, END, END,
+	};
+	static const char xml[] =
+		"<SyncML xmlns='SYNCML:SYNCML1.2'><SyncBody><Atomic>"
+		"<CmdID>1</CmdID>" META("b64") "<Replace><CmdID>2</CmdID><Item>"
+		"<Data>QUJD</Data></Item></Replace></Atomic></SyncBody></SyncML>";
+	struct bytes b = { 0 };
+	char *w, *x;
+
+	put(&b, wb, sizeof wb);
+	w = canon_bytes_ok(&b);
+	x = canon_ok(xml);
+	ck_assert_str_eq(w, "<SyncML xmlns=\"SYNCML:SYNCML1.2\"><SyncBody>"
+	                 "<Atomic><CmdID>1</CmdID>" META("bin") "<Replace>"
+	                 "<CmdID>2</CmdID><Item><Data>QUJD</Data></Item>"
+	                 "</Replace></Atomic></SyncBody></SyncML>");
+	ck_assert_ptr_nonnull(strstr(x, META("b64")));
+	ck_assert_str_ne(w, x);
+	free(w);
+	free(x);
+	free(b.data);
+}
+END_TEST
+
+/* A Format sent as an OPAQUE is read as its text wherever it stands: here
+ * after the Data it applies to.  Under bin the OPAQUE "QUJD" is those four
+ * bytes, so the message is not the XML b64 "QUJD" (the bytes "ABC"). */
+START_TEST(test_format_opaque_after_data)
+{
+	static const unsigned char head[] = {
+		HDR_SYNCML12, T_SYNCML_C, T_SYNCBODY_C, T_REPLACE_C,
+		T_CMDID_C, STR_I, '1', 0x00, END, T_ITEM_C,
+	};
+	static const unsigned char data[] = {
+		T_DATA_C, OPAQUE, 0x04, 'Q', 'U', 'J', 'D', END,
+	};
+	static const unsigned char meta[] = {
+		T_META_C, 0x00, 0x01, M_FORMAT_C, OPAQUE, 0x03, 'b', 'i', 'n', END,
+		0x00, 0x00, END,
+	};
+	static const unsigned char tail[] = { END, END, END, END };
+	struct bytes after = { 0 }, before = { 0 };
+	char *a, *bf, *x;
+
+	put(&after, head, sizeof head);
+	put(&after, data, sizeof data);
+	put(&after, meta, sizeof meta);
+	put(&after, tail, sizeof tail);
+	put(&before, head, sizeof head);
+	put(&before, meta, sizeof meta);
+	put(&before, data, sizeof data);
+	put(&before, tail, sizeof tail);
+	a = canon_bytes_ok(&after);
+	bf = canon_bytes_ok(&before);
+	x = canon_ok(MSG_HEAD "<Data>QUJD</Data>" META("b64") MSG_TAIL);
+	ck_assert_str_eq(a, MSG_HEAD "<Data>UVVKRA==</Data>" META("b64")
+	                 MSG_TAIL);
+	ck_assert_str_eq(bf, MSG_HEAD META("b64") "<Data>UVVKRA==</Data>"
+	                 MSG_TAIL);
+	ck_assert_str_eq(x, MSG_HEAD "<Data>QUJD</Data>" META("b64") MSG_TAIL);
+	free(a);
+	free(bf);
+	free(x);
+	free(after.data);
+	free(before.data);
+}
+END_TEST
+
+/* An Item's Format is read by its Data and, as fallback, by the Data of
+ * Items inside it (not valid SyncML, but read): all of them see bin, so
+ * the OPAQUEs are bytes in both, and only then does it say b64. */
+START_TEST(test_nested_item_reads_bin)
+{
+	static const unsigned char wb[] = {
+		HDR_SYNCML12, T_SYNCML_C, T_ITEM_C,
+		T_META_C, 0x00, 0x01, M_FORMAT_C, STR_I, 'b', 'i', 'n', 0x00, END,
+		0x00, 0x00, END,
+		T_DATA_C, OPAQUE, 0x03, 'A', 'B', 'C', END,
+		T_ITEM_C, T_DATA_C, OPAQUE, 0x04, 'Q', 'U', 'J', 'D', END, END,
+		END, END,
+	};
+	struct bytes b = { 0 };
+	char *got;
+
+	put(&b, wb, sizeof wb);
+	got = canon_bytes_ok(&b);
+	ck_assert_str_eq(got, "<SyncML xmlns=\"SYNCML:SYNCML1.2\"><Item>"
+	                 META("b64") "<Data>QUJD</Data><Item><Data>UVVKRA=="
+	                 "</Data></Item></Item></SyncML>");
+	free(got);
+	free(b.data);
+}
+END_TEST
+
+/* The readings of one Data, XML and WBXML: text stays text, binary is the
+ * base64 of its bytes, and the two never meet.  Each row is one message;
+ * rows in one class canonicalise alike, classes differ. */
+START_TEST(test_binary_and_text_readings)
+{
+	struct bytes b = { 0 };
+	char *text, *abc, *bytes_quid, *got;
+
+	/* Text "QUJD" (no Format: chr). */
+	text = canon_ok(MSG_HEAD "<Data>QUJD</Data>" MSG_TAIL);
+	ck_assert_str_eq(text, MSG_HEAD "<Data>QUJD</Data>" MSG_TAIL);
+	wbxml_data(&b, NULL, "QUJD", 4, false);
+	got = canon_bytes_ok(&b);
+	ck_assert_str_eq(got, text);
+	free(got);
+	wbxml_data(&b, NULL, "QUJD", 4, true);
+	got = canon_bytes_ok(&b);
+	ck_assert_str_eq(got, text);
+	free(got);
+
+	/* The bytes "ABC": base64 text under b64 or bin in XML, an OPAQUE of
+	 * the bytes under bin, of the base64 characters under b64, a string
+	 * of base64 under either. */
+	abc = canon_ok(MSG_HEAD META("b64") "<Data>QUJD</Data>" MSG_TAIL);
+	ck_assert_str_eq(abc, MSG_HEAD META("b64") "<Data>QUJD</Data>"
+	                 MSG_TAIL);
+	got = canon_ok(MSG_HEAD META("bin") "<Data>QU\n JD</Data>" MSG_TAIL);
+	ck_assert_str_eq(got, abc);
+	free(got);
+	wbxml_data(&b, "bin", "ABC", 3, true);
+	got = canon_bytes_ok(&b);
+	ck_assert_str_eq(got, abc);
+	free(got);
+	wbxml_data(&b, "b64", "QUJD", 4, true);
+	got = canon_bytes_ok(&b);
+	ck_assert_str_eq(got, abc);
+	free(got);
+	wbxml_data(&b, "bin", "QUJD", 4, false);
+	got = canon_bytes_ok(&b);
+	ck_assert_str_eq(got, abc);
+	free(got);
+
+	/* The bytes "QUJD": an OPAQUE of them under bin. */
+	wbxml_data(&b, "bin", "QUJD", 4, true);
+	bytes_quid = canon_bytes_ok(&b);
+	ck_assert_str_eq(bytes_quid, MSG_HEAD META("b64") "<Data>UVVKRA=="
+	                 "</Data>" MSG_TAIL);
+
+	/* And the text "ABC" from an OPAQUE of those bytes under chr. */
+	wbxml_data(&b, NULL, "ABC", 3, true);
+	got = canon_bytes_ok(&b);
+	ck_assert_str_eq(got, MSG_HEAD "<Data>ABC</Data>" MSG_TAIL);
+	ck_assert_str_ne(got, text);
+	free(got);
+
+	ck_assert_str_ne(text, abc);
+	ck_assert_str_ne(abc, bytes_quid);
+	free(text);
+	free(abc);
+	free(bytes_quid);
+	free(b.data);
+}
+END_TEST
+
+/* A string and an OPAQUE in one element cannot be read apart once merged,
+ * so the decoder refuses them (dm-ext/WBXML.md): "QUJD" + OPAQUE "xyz"
+ * would give the text "ABCxyz", like an OPAQUE "ABCxyz".  Beside elements
+ * one OPAQUE is fine: libwbxml's blanks around a TNDS in <Data> go, as in
+ * XML; under b64 the elements are an error. */
+START_TEST(test_opaque_mixing)
+{
+	static const unsigned char mixed[] = {
+		HDR_SYNCML12, T_SYNCML_C, T_DATA_C, STR_I, 'Q', 'U', 'J', 'D', 0x00,
+		OPAQUE, 0x03, 'x', 'y', 'z', END, END,
+	};
+	static const unsigned char alone[] = {
+		HDR_SYNCML12, T_SYNCML_C, T_DATA_C, OPAQUE, 0x06,
+		'A', 'B', 'C', 'x', 'y', 'z', END, END,
+	};
+	/* In <Data>: a DM DDF document (public ID in its string table) of
+	 * one empty <MgmtTree> (0x20), 33 bytes; then blanks. */
+	static const unsigned char tnds_blanks[] = {
+		HDR_SYNCML12, T_SYNCML_C, T_DATA_C, OPAQUE, 0x21,
+		0x03, 0x00, 0x00, 0x6A, sizeof ddf_public_id,
+		'-', '/', '/', 'O', 'M', 'A', '/', '/', 'D', 'T', 'D', '-', 'D', 'M',
+		'-', 'D', 'D', 'F', ' ', '1', '.', '2', '/', '/', 'E', 'N', 0x00,
+		0x20, OPAQUE, 0x03, '\r', '\n', ' ', END, END,
+	};
+	struct bytes b = { 0 };
+	dmsc_dm_error err;
+	char *got;
+
+	err = expect_fail_lim(mixed, sizeof mixed, NULL, NULL,
+	                      DMSC_DM_UNSUPPORTED, "WBXML byte 13: binary "
+	                      "OPAQUE in <Data>, which holds a string (byte 7)");
+	ck_assert_uint_eq(err.offset, 13);
+	put(&b, alone, sizeof alone);
+	got = canon_bytes_ok(&b);
+	ck_assert_str_eq(got, "<SyncML xmlns=\"SYNCML:SYNCML1.2\"><Data>ABCxyz"
+	                 "</Data></SyncML>");
+	free(got);
+
+	b.len = 0;
+	put(&b, tnds_blanks, sizeof tnds_blanks);
+	got = canon_bytes_ok(&b);
+	ck_assert_str_eq(got, "<SyncML xmlns=\"SYNCML:SYNCML1.2\"><Data>"
+	                 "<MgmtTree xmlns=\"syncml:dmddf1.2\"></MgmtTree></Data>"
+	                 "</SyncML>");
+	free(got);
+	free(b.data);
+}
+END_TEST
+
+/* Many Data under one Format: each holder's Format is read once (a lookup
+ * per Data made this quadratic: 65000 Data in one Item took 35 s). */
+START_TEST(test_many_data)
+{
+	struct bytes b = { 0 };
+	char *got;
+	size_t count = 0;
+
+	put_str(&b, "<SyncML xmlns='SYNCML:SYNCML1.2'><SyncBody><Replace>"
+	        "<CmdID>1</CmdID>" META("bin"));
+	for (int i = 0; i < 3000; i++)
+		put_str(&b, "<Item><Data>Q Q==</Data></Item>");
+	put_str(&b, "<Item>");
+	for (int i = 0; i < 3000; i++)
+		put_str(&b, "<Data>Qg==</Data>");
+	put_str(&b, "</Item></Replace></SyncBody></SyncML>");
+	got = canon_bytes_ok(&b);
+	ck_assert_ptr_nonnull(strstr(got, "<CmdID>1</CmdID>" META("b64")
+	                             "<Item><Data>QQ==</Data></Item>"));
+	for (const char *p = got; (p = strstr(p, "<Data>QQ==</Data>")) != NULL;
+	     p++)
+		count++;
+	ck_assert_uint_eq(count, 3000);
+	count = 0;
+	for (const char *p = got; (p = strstr(p, "<Data>Qg==</Data>")) != NULL;
+	     p++)
+		count++;
+	ck_assert_uint_eq(count, 3000);
+	free(got);
+	free(b.data);
 }
 END_TEST
 
@@ -811,16 +1124,30 @@ START_TEST(test_data_errors)
 	wbxml_data(&b, "b64", "QU\xC3\xA9", 4, true);
 	expect_fail_lim(b.data, b.len, NULL, NULL, DMSC_DM_MALFORMED,
 	                "character 2 of the text is not base64");
-	/* A string and an OPAQUE in one Data: the decoder merges their text,
-	 * which then is not the base64 of anything. */
+	/* A string and an OPAQUE in one Data: refused by the decoder. */
 	{
 		static const unsigned char mixed[] = {
 			HDR_SYNCML12, T_SYNCML_C, T_DATA_C, STR_I, 'x', 0x00,
 			OPAQUE, 0x02, 'a', 'b', END, END,
 		};
 
-		expect_fail_lim(mixed, sizeof mixed, NULL, NULL,
-		                DMSC_DM_UNSUPPORTED, "OPAQUE and strings mixed");
+		err = expect_fail_lim(mixed, sizeof mixed, NULL, NULL,
+		                      DMSC_DM_UNSUPPORTED, "strings and binary "
+		                      "data do not mix in one element");
+		ck_assert_uint_eq(err.offset, 10);
+	}
+	/* Under b64, a TNDS beside an OPAQUE is elements in base64 content. */
+	{
+		static const unsigned char tnds_b64[] = {
+			HDR_SYNCML12, T_SYNCML_C, T_META_C, 0x00, 0x01, M_FORMAT_C,
+			STR_I, 'b', '6', '4', 0x00, END, 0x00, 0x00, END,
+			T_DATA_C, OPAQUE, 0x01, 'x', OPAQUE, 0x06,
+			HDR_SYNCML12, T_FINAL, END, END,
+		};
+
+		expect_fail_lim(tnds_b64, sizeof tnds_b64, NULL, NULL,
+		                DMSC_DM_UNSUPPORTED, "Format b64, but the content "
+		                "has elements");
 	}
 	free(b.data);
 }
@@ -1679,6 +2006,13 @@ static Suite *canon_suite(void)
 	tcase_add_test(rules, test_b64_normalised);
 	tcase_add_test(rules, test_bin_is_b64);
 	tcase_add_test(rules, test_which_meta);
+	tcase_add_test(rules, test_bin_rewrite_where_read);
+	tcase_add_test(rules, test_unread_bin_not_confused);
+	tcase_add_test(rules, test_format_opaque_after_data);
+	tcase_add_test(rules, test_nested_item_reads_bin);
+	tcase_add_test(rules, test_binary_and_text_readings);
+	tcase_add_test(rules, test_opaque_mixing);
+	tcase_add_test(rules, test_many_data);
 	tcase_add_test(rules, test_opaque_by_format);
 	tcase_add_test(rules, test_opaque_elsewhere_is_text);
 	tcase_add_test(rules, test_tnds_value_format);

@@ -386,7 +386,7 @@ static const unsigned char hand_attributes[] = {
 	0x04, 0x07,                     /* attribute "name" */
 	0x03, 'a', 0x00, 0x02, 0x81, 0x69, 0x83, 0x0C, 0x03, '&', 0x00,
 	0x04, 0x0C,                     /* attribute "x" */
-	0xC3, 0x02, 0x00, 0xFF,
+	0x03, 'A', 'P', '8', '=', 0x00,
 	END,
 	0x03, 'v', 0x00, END,
 	0x84, 0x0C, 0x04, 0x07, END,    /* LITERAL_A "x" name="" no content */
@@ -415,11 +415,19 @@ static const unsigned char hand_text_then_embedded[] = {
 	HDR_SYNCML12, T_FINAL, END, END,
 };
 
+/* A WBXML document, then blanks as a binary OPAQUE, in one <Data>: what
+ * libwbxml writes for a TNDS in <Data> with layout around it. */
+static const unsigned char hand_embedded_then_blanks[] = {
+	HDR_SYNCML12, T_SYNCML_C, T_DATA_C, 0xC3, 0x06,
+	HDR_SYNCML12, T_FINAL, 0xC3, 0x04, '\r', '\n', ' ', ' ', END, END,
+};
+
 static const struct {
 	const unsigned char *data;
 	size_t len;
 } hand_inputs[] = {
 	{ hand_text_then_embedded, sizeof hand_text_then_embedded },
+	{ hand_embedded_then_blanks, sizeof hand_embedded_then_blanks },
 	{ hand_attributes, sizeof hand_attributes },
 	{ hand_entities, sizeof hand_entities },
 	{ hand_namespaces, sizeof hand_namespaces },
@@ -566,6 +574,65 @@ START_TEST(test_opaque_outside_data)
 }
 END_TEST
 
+/* A binary OPAQUE beside elements (an embedded document here) is one text
+ * node of its own, on a marked element: as libwbxml writes the layout
+ * around a TNDS in <Data>. */
+START_TEST(test_binary_opaque_beside_elements)
+{
+	static const unsigned char child_strings[] = {
+		HDR_SYNCML12, T_SYNCML_C, T_DATA_C, 0xC3, 0x01, 'a',
+		T_LOCURI_C, 0x03, 'x', 0x00, END, END, END,
+	};
+	xmlDocPtr doc = decode_ok(hand_embedded_then_blanks,
+	                          sizeof hand_embedded_then_blanks);
+	xmlNodePtr data = xmlFirstElementChild(xmlDocGetRootElement(doc));
+	xmlNodePtr inner = data->children;
+	size_t len;
+	unsigned char *buf;
+
+	ck_assert(dmsc_wbxml_is_binary(data));
+	ck_assert_str_eq((const char *)inner->name, "Final");
+	ck_assert(!dmsc_wbxml_is_binary(inner));
+	ck_assert_int_eq(inner->next->type, XML_TEXT_NODE);
+	ck_assert_str_eq((const char *)inner->next->content, "DQogIA==");
+	ck_assert_ptr_null(inner->next->next);
+	xmlFreeDoc(doc);
+
+	/* Strings in a child element are the child's, not the Data's. */
+	doc = decode_ok(child_strings, sizeof child_strings);
+	data = xmlFirstElementChild(xmlDocGetRootElement(doc));
+	ck_assert(dmsc_wbxml_is_binary(data));
+	ck_assert_str_eq((const char *)data->children->content, "YQ==");
+	ck_assert(!dmsc_wbxml_is_binary(data->children->next));
+	xmlFreeDoc(doc);
+
+	/* The same from libwbxml: SyncML/SyncBody/Add/Item/Data holds the
+	 * TNDS, then the blanks after it as an OPAQUE (CRLF line ends). */
+	buf = read_vector("canon/inherit.b64.wbxml", &len);
+	doc = decode_ok(buf, len);
+	data = xmlLastElementChild(xmlDocGetRootElement(doc)); /* SyncBody */
+	data = xmlFirstElementChild(data)->next;                /* Add */
+	data = xmlLastElementChild(xmlLastElementChild(data));  /* Item/Data */
+	ck_assert_str_eq((const char *)data->name, "Data");
+	ck_assert(dmsc_wbxml_is_binary(data));
+	inner = data->children;
+	ck_assert_str_eq((const char *)inner->name, "MgmtTree");
+	ck_assert_int_eq(inner->next->type, XML_TEXT_NODE);
+	ck_assert_ptr_null(inner->next->next);
+	{
+		char *blanks = strdup((const char *)inner->next->content);
+		size_t n = base64_decode(blanks);
+
+		ck_assert_uint_gt(n, 2);
+		ck_assert(blank((const xmlChar *)blanks));
+		ck_assert(blanks[0] == '\r' && blanks[1] == '\n');
+		free(blanks);
+	}
+	xmlFreeDoc(doc);
+	free(buf);
+}
+END_TEST
+
 /* Code page switches: <Meta><Type xmlns="syncml:metinf"> and back. */
 START_TEST(test_namespaces_follow_code_pages)
 {
@@ -634,7 +701,7 @@ START_TEST(test_ddf_pages)
 END_TEST
 
 /* LITERAL tags take the current page's namespace; attributes come as
- * LITERAL names with STR_I / STR_T / ENTITY / OPAQUE values. */
+ * LITERAL names with STR_I / STR_T / ENTITY values. */
 START_TEST(test_literals_and_attributes)
 {
 	static const char xml[] =
@@ -1123,6 +1190,16 @@ START_TEST(test_bad_attributes)
 	};
 	static const unsigned char unended[] = { 0x03, 0xA4, 0x01, 0x6A, 0x02, 'a',
 	                                         0x00, 0xAD, 0x04, 0x00 };
+	/* a=OPAQUE: an attribute value is text, whatever bytes it could
+	 * stand for; and OPAQUE after a string in the value. */
+	static const unsigned char opaque[] = {
+		0x03, 0xA4, 0x01, 0x6A, 0x02, 'a', 0x00, 0xAD, 0x04, 0x00,
+		0xC3, 0x01, 0xFF, END,
+	};
+	static const unsigned char string_then_opaque[] = {
+		0x03, 0xA4, 0x01, 0x6A, 0x02, 'a', 0x00, 0xAD, 0x04, 0x00,
+		0x03, 'Q', 0x00, 0xC3, 0x01, 0xFF, END,
+	};
 
 	expect_fail(duplicate, sizeof duplicate, DMSC_WBXML_MALFORMED, 16,
 	            "duplicate attribute \"a\"");
@@ -1136,6 +1213,98 @@ START_TEST(test_bad_attributes)
 	            "attribute \"xmlns\"");
 	expect_fail(unended, sizeof unended, DMSC_WBXML_MALFORMED, 10,
 	            "truncated: expected an attribute or END");
+	expect_fail(opaque, sizeof opaque, DMSC_WBXML_UNSUPPORTED, 10,
+	            "OPAQUE in an attribute value: attribute values are text");
+	expect_fail(string_then_opaque, sizeof string_then_opaque,
+	            DMSC_WBXML_UNSUPPORTED, 13, "OPAQUE in an attribute value");
+}
+END_TEST
+
+/* A binary OPAQUE is the only text of its element: no strings (STR_I,
+ * STR_T, ENTITY, even empty) before or after it, anywhere in the element,
+ * and no second one.  The error names the later token's offset and the
+ * earlier one's. */
+START_TEST(test_binary_opaque_alone)
+{
+	/* Offsets: header 0-4, SyncML 5, Data 6, content from 7. */
+	static const unsigned char string_then_binary[] = {
+		HDR_SYNCML12, T_SYNCML_C, T_DATA_C, 0x03, 'x', 0x00,
+		0xC3, 0x02, 'a', 'b', END, END,
+	};
+	static const unsigned char binary_then_string[] = {
+		HDR_SYNCML12, T_SYNCML_C, T_DATA_C, 0xC3, 0x01, 'a',
+		0x03, 'x', 0x00, END, END,
+	};
+	static const unsigned char binary_then_entity[] = {
+		HDR_SYNCML12, T_SYNCML_C, T_DATA_C, 0xC3, 0x01, 'a',
+		0x02, 0x41, END, END,
+	};
+	/* String table "s": header 0-6, SyncML 7, Data 8, OPAQUE 9. */
+	static const unsigned char binary_then_table_string[] = {
+		0x03, 0xA4, 0x01, 0x6A, 0x02, 's', 0x00, T_SYNCML_C, T_DATA_C,
+		0xC3, 0x01, 'a', 0x83, 0x00, END, END,
+	};
+	static const unsigned char two_binaries[] = {
+		HDR_SYNCML12, T_SYNCML_C, T_DATA_C, 0xC3, 0x01, 'a',
+		0xC3, 0x01, 'b', END, END,
+	};
+	/* Not next to each other: an element between does not help. */
+	static const unsigned char binary_element_binary[] = {
+		HDR_SYNCML12, T_SYNCML_C, T_DATA_C, 0xC3, 0x01, 'a', T_FINAL,
+		0xC3, 0x01, 'b', END, END,
+	};
+	static const unsigned char string_element_binary[] = {
+		HDR_SYNCML12, T_SYNCML_C, T_DATA_C, 0x03, 'x', 0x00, T_FINAL,
+		0xC3, 0x01, 'b', END, END,
+	};
+	/* Outside <Data> too, and an empty string or OPAQUE counts. */
+	static const unsigned char locuri_empty_string[] = {
+		HDR_SYNCML12, T_SYNCML_C, T_LOCURI_C, 0xC3, 0x01, 'a',
+		0x03, 0x00, END, END,
+	};
+	static const unsigned char empty_binary_then_string[] = {
+		HDR_SYNCML12, T_SYNCML_C, T_DATA_C, 0xC3, 0x00,
+		0x03, 'x', 0x00, END, END,
+	};
+	/* Inside an embedded document: offsets in the outer buffer (the
+	 * inner document starts at 9). */
+	static const unsigned char embedded[] = {
+		HDR_SYNCML12, T_SYNCML_C, T_DATA_C, 0xC3, 0x0F,
+		HDR_SYNCML12, T_SYNCML_C, T_DATA_C, 0x03, 'x', 0x00,
+		0xC3, 0x01, 'a', END, END,
+		END, END,
+	};
+
+	expect_fail(string_then_binary, sizeof string_then_binary,
+	            DMSC_WBXML_UNSUPPORTED, 10,
+	            "binary OPAQUE in <Data>, which holds a string (byte 7): "
+	            "strings and binary data do not mix in one element");
+	expect_fail(binary_then_string, sizeof binary_then_string,
+	            DMSC_WBXML_UNSUPPORTED, 10,
+	            "STR_I in <Data>, which holds a binary OPAQUE (byte 7)");
+	expect_fail(binary_then_entity, sizeof binary_then_entity,
+	            DMSC_WBXML_UNSUPPORTED, 10,
+	            "ENTITY in <Data>, which holds a binary OPAQUE (byte 7)");
+	expect_fail(binary_then_table_string, sizeof binary_then_table_string,
+	            DMSC_WBXML_UNSUPPORTED, 12,
+	            "STR_T in <Data>, which holds a binary OPAQUE (byte 9)");
+	expect_fail(two_binaries, sizeof two_binaries, DMSC_WBXML_UNSUPPORTED,
+	            10, "second binary OPAQUE in <Data> (the first at byte 7): "
+	            "an element holds at most one");
+	expect_fail(binary_element_binary, sizeof binary_element_binary,
+	            DMSC_WBXML_UNSUPPORTED, 11,
+	            "second binary OPAQUE in <Data> (the first at byte 7)");
+	expect_fail(string_element_binary, sizeof string_element_binary,
+	            DMSC_WBXML_UNSUPPORTED, 11,
+	            "binary OPAQUE in <Data>, which holds a string (byte 7)");
+	expect_fail(locuri_empty_string, sizeof locuri_empty_string,
+	            DMSC_WBXML_UNSUPPORTED, 10,
+	            "STR_I in <LocURI>, which holds a binary OPAQUE (byte 7)");
+	expect_fail(empty_binary_then_string, sizeof empty_binary_then_string,
+	            DMSC_WBXML_UNSUPPORTED, 9,
+	            "STR_I in <Data>, which holds a binary OPAQUE (byte 7)");
+	expect_fail(embedded, sizeof embedded, DMSC_WBXML_UNSUPPORTED, 9 + 10,
+	            "binary OPAQUE in <Data>, which holds a string (byte 16)");
 }
 END_TEST
 
@@ -1402,6 +1571,7 @@ static Suite *wbxml_suite(void)
 	tcase_add_test(round, test_string_public_id);
 	tcase_add_test(round, test_binary_opaque_is_base64);
 	tcase_add_test(round, test_opaque_outside_data);
+	tcase_add_test(round, test_binary_opaque_beside_elements);
 	tcase_add_test(round, test_namespaces_follow_code_pages);
 	tcase_add_test(round, test_ddf_pages);
 	tcase_add_test(round, test_literals_and_attributes);
@@ -1429,6 +1599,7 @@ static Suite *wbxml_suite(void)
 	tcase_add_test(errors, test_bad_utf8_forms);
 	tcase_add_test(errors, test_bad_literal_names);
 	tcase_add_test(errors, test_bad_attributes);
+	tcase_add_test(errors, test_binary_opaque_alone);
 	tcase_add_test(errors, test_embedded_nesting_limit);
 	tcase_add_test(errors, test_embedded_error_offset);
 	tcase_add_test(errors, test_size_limits);

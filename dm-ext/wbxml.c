@@ -204,11 +204,17 @@ struct header {
 	const struct doc_type *type;
 };
 
-/* An open element (one that has content still to come). */
+/* An open element (one that has content still to come).  Its binary
+ * OPAQUE, if any, is its only text: no strings and no second one (see
+ * note_string() and binary_opaque()). */
 struct frame {
 	xmlNodePtr element;
 	xmlNsPtr ns;               /* its default namespace, inherited below */
 	bool is_data;              /* SyncML <Data>: OPAQUE may be WBXML */
+	bool has_binary;           /* a binary OPAQUE came, at binary_at */
+	bool has_string;           /* a string piece came, at string_at */
+	size_t binary_at;
+	size_t string_at;
 };
 
 struct textbuf {
@@ -890,27 +896,17 @@ static bool is_extension(uint8_t tok)
 	       (tok >= TOK_EXT_0 && tok <= TOK_EXT_2);
 }
 
-/* An attribute value piece: STR_I, STR_T, ENTITY or OPAQUE (as base64). */
+/* An attribute value piece: STR_I, STR_T or ENTITY. */
 static int read_attribute_value(struct parser *p, struct document *d,
                                 uint8_t tok)
 {
-	const uint8_t *data;
-	size_t n;
-	int rc;
-
 	switch (tok) {
 	case TOK_STR_I:
 		return read_inline_string(p, &d->rd, &p->value);
 	case TOK_STR_T:
 		return read_table_string(p, d, &p->value);
-	case TOK_ENTITY:
+	default: /* TOK_ENTITY */
 		return read_entity(p, &d->rd, &p->value);
-	default: /* TOK_OPAQUE */
-		rc = read_opaque(p, &d->rd, &data, &n);
-		if (rc == 0)
-			rc = append_base64(p, &p->value, data, n,
-			                   at(&d->rd, (size_t)(data - d->rd.buf)));
-		return rc;
 	}
 }
 
@@ -935,7 +931,10 @@ static int switch_page(struct parser *p, struct document *d, unsigned *page,
 
 /* The attribute list after a tag with bit 7 set, up to its END.  No
  * attribute-start or attribute-value tokens are defined for OMA DM, so
- * names come from LITERAL and values from strings, entities and OPAQUE. */
+ * names come from LITERAL and values from strings and entities.  OPAQUE is
+ * refused: an attribute value is text, with no Format to say what its
+ * bytes would mean, and as base64 it would read like a string of those
+ * characters (OMA DM defines no attributes at all). */
 static int read_attributes(struct parser *p, struct document *d,
                            xmlNodePtr element)
 {
@@ -971,10 +970,13 @@ static int read_attributes(struct parser *p, struct document *d,
 				          "attribute \"xmlns\": namespaces come from code "
 				          "pages, not attributes");
 			break;
+		case TOK_OPAQUE:
+			return fail(p, DMSC_WBXML_UNSUPPORTED, at(rd, tok_at),
+			            "OPAQUE in an attribute value: attribute values "
+			            "are text (OMA DM defines no binary attribute)");
 		case TOK_STR_I:
 		case TOK_STR_T:
 		case TOK_ENTITY:
-		case TOK_OPAQUE:
 			if (name == NULL)
 				return fail(p, DMSC_WBXML_MALFORMED, at(rd, tok_at),
 				            "attribute value (%s) before any attribute "
@@ -1098,23 +1100,69 @@ static int start_element(struct parser *p, struct document *d, uint8_t tok,
 static int decode_document(struct parser *p, const uint8_t *buf, size_t len,
                            size_t base, xmlNodePtr parent, xmlNsPtr parent_ns);
 
+/* A string piece (STR_I, STR_T, ENTITY) in content: refused in an element
+ * that holds a binary OPAQUE, whose text is the base64 of those bytes and
+ * nothing else.  Merged, "QUJD" and the OPAQUE "xyz" would read as the
+ * bytes "ABCxyz". */
+static int note_string(struct parser *p, struct frame *top, uint8_t tok,
+                       size_t offset)
+{
+	char buf[16];
+
+	if (top->has_binary)
+		return fail(p, DMSC_WBXML_UNSUPPORTED, offset,
+		            "%s in <%.40s>, which holds a binary OPAQUE (byte "
+		            "%zu): strings and binary data do not mix in one "
+		            "element", token_name(tok, buf),
+		            (const char *)top->element->name, top->binary_at);
+	if (!top->has_string) {
+		top->has_string = true;
+		top->string_at = offset;
+	}
+	return 0;
+}
+
+/* A binary OPAQUE: the element's one piece of text, base64 on a marked
+ * element.  A second one, or one beside strings, is refused: their text
+ * would merge and no longer say which bytes were sent.  Elements (an
+ * embedded document too) may sit beside it, as libwbxml writes the
+ * blanks around a TNDS in <Data>: each is then its own text node. */
+static int binary_opaque(struct parser *p, struct frame *top,
+                         const uint8_t *data, size_t n, size_t tok_at,
+                         size_t data_at)
+{
+	if (top->has_binary)
+		return fail(p, DMSC_WBXML_UNSUPPORTED, tok_at,
+		            "second binary OPAQUE in <%.40s> (the first at byte "
+		            "%zu): an element holds at most one",
+		            (const char *)top->element->name, top->binary_at);
+	if (top->has_string)
+		return fail(p, DMSC_WBXML_UNSUPPORTED, tok_at,
+		            "binary OPAQUE in <%.40s>, which holds a string (byte "
+		            "%zu): strings and binary data do not mix in one "
+		            "element", (const char *)top->element->name,
+		            top->string_at);
+	top->has_binary = true;
+	top->binary_at = tok_at;
+	top->element->_private = &binary_mark;
+	return append_base64(p, &p->text, data, n, data_at);
+}
+
 /* OPAQUE in content: an embedded WBXML document if inside <Data> and it
  * looks like one, else binary, kept as base64 text on a marked element. */
 static int read_content_opaque(struct parser *p, struct document *d,
                                size_t tok_at)
 {
 	struct frame *top = top_frame(p);
-	const uint8_t *data;
-	size_t n, data_at;
+	const uint8_t *data = NULL;
+	size_t n = 0, data_at;
 	int rc = read_opaque(p, &d->rd, &data, &n);
 
 	if (rc != 0)
 		return rc;
 	data_at = at(&d->rd, (size_t)(data - d->rd.buf));
-	if (!top->is_data || !dmsc_wbxml_looks_like(data, n)) {
-		top->element->_private = &binary_mark;
-		return append_base64(p, &p->text, data, n, data_at);
-	}
+	if (!top->is_data || !dmsc_wbxml_looks_like(data, n))
+		return binary_opaque(p, top, data, n, at(&d->rd, tok_at), data_at);
 	if (p->embedded >= p->lim.max_embedded)
 		return fail(p, DMSC_WBXML_LIMIT, at(&d->rd, tok_at),
 		            "WBXML embedded in <Data> nested deeper than "
@@ -1153,11 +1201,14 @@ static int read_content_token(struct parser *p, struct document *d)
 	case TOK_END:
 		return end_element(p, at(rd, tok_at));
 	case TOK_ENTITY:
-		return read_entity(p, rd, &p->text);
+		rc = note_string(p, top_frame(p), tok, at(rd, tok_at));
+		return rc != 0 ? rc : read_entity(p, rd, &p->text);
 	case TOK_STR_I:
-		return read_inline_string(p, rd, &p->text);
+		rc = note_string(p, top_frame(p), tok, at(rd, tok_at));
+		return rc != 0 ? rc : read_inline_string(p, rd, &p->text);
 	case TOK_STR_T:
-		return read_table_string(p, d, &p->text);
+		rc = note_string(p, top_frame(p), tok, at(rd, tok_at));
+		return rc != 0 ? rc : read_table_string(p, d, &p->text);
 	case TOK_OPAQUE:
 		return read_content_opaque(p, d, tok_at);
 	default:

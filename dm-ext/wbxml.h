@@ -20,7 +20,12 @@
  *     root element becomes a child of <Data> (TNDS inside a DM command);
  *   - any other OPAQUE is binary: it becomes a text node holding its
  *     base64 (RFC 4648, standard alphabet, padded, no line breaks), and the
- *     element holding it is marked binary (dmsc_wbxml_is_binary()).
+ *     element holding it is marked binary (dmsc_wbxml_is_binary());
+ *   - a binary OPAQUE is the only text of its element: one beside a string
+ *     (STR_I, STR_T, ENTITY) or a second one in the same element is refused
+ *     (DMSC_WBXML_UNSUPPORTED), so every text node of a marked element is
+ *     the base64 of exactly one OPAQUE; elements may sit beside it;
+ *   - OPAQUE in an attribute value is refused (attribute values are text).
  *
  * The binary mark.  It lives in the element's `_private` pointer, which
  * libxml2 never serialises, so the tree reads exactly like the XML form of

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Writes the derived vectors of dm-ext/vectors/canon (see README): XML
 variants of the hand-written messages, and the hand-made WBXML for what
-libwbxml's xml2wbxml cannot write (attributes, a bin OPAQUE).
+libwbxml's xml2wbxml cannot write (attributes, bin OPAQUEs).
 Run from this directory: python3 make-vectors.py"""
 
 import re
 
-# SyncML code page 0 and MetInf code page 1, tokens from 0x05
-# (SyncML Representation Protocol, section 8; SyncML Meta Information).
+# SyncML code page 0, MetInf code page 1 and DM DDF code page 2, tokens from
+# 0x05 (SyncML Representation Protocol, section 8; SyncML Meta Information;
+# OMA-TS-DM_TND-V1_2 section 8.6).
 SYNCML = ("Add Alert Archive Atomic Chal Cmd CmdID CmdRef Copy Cred Data "
           "Delete Exec Final Get Item Lang LocName LocURI Map MapItem Meta "
           "MsgID MsgRef NoResp NoResults Put Replace RespURI Results Search "
@@ -15,6 +16,12 @@ SYNCML = ("Add Alert Archive Atomic Chal Cmd CmdID CmdRef Copy Cred Data "
           "SyncHdr SyncML Target TargetRef (reserved) VerDTD VerProto").split()
 METINF = ("Anchor EMI Format FreeID FreeMem Last Mark MaxMsgSize Mem MetInf "
           "Next NextNonce SharedMem Size Type Version MaxObjSize").split()
+DMDDF = ("AccessType ACL Add b64 bin bool chr CaseSense CIS Copy CS date "
+         "DDFName DefaultValue Delete Description DFFormat DFProperties "
+         "DFTitle DFType Dynamic Exec float Format Get int Man MgmtTree MIME "
+         "Mod Name Node node NodeName null Occurrence One OneOrMore OneOrN "
+         "Path Permanent Replace RTProperties Scope Size time Title TStamp "
+         "Type Value VerDTD VerNo xml ZeroOrMore ZeroOrN ZeroOrOne").split()
 
 
 def mb(n):
@@ -37,7 +44,7 @@ class Writer:
         self.page = 0
 
     def el(self, name, *content, attrs=(), page=0):
-        names = METINF if page == 1 else SYNCML
+        names = (SYNCML, METINF, DMDDF)[page]
         if name in names:
             if page != self.page:
                 self.body += bytes([0x00, page])
@@ -103,6 +110,54 @@ def binary():
       lambda: header(w, "1A2C", "4"),
       lambda: e("SyncBody",
                 lambda: e("Replace", lambda: e("CmdID", "2"), item1, item2),
+                lambda: e("Final")))
+    return w.bytes()
+
+
+def inherit():
+    """inherit.bin.wbxml: inherit.xml with the command's Format bin, the
+    bytes of its Data and of the TNDS <bin/> Value in OPAQUEs, the chr Data
+    as an OPAQUE of its characters (as libwbxml writes it), and the TNDS
+    inline on code page 2."""
+    key = bytes((i * 53 + 7) % 256 for i in range(48))
+    secret = bytes([0x00, 0x01, 0x02, 0xFE, 0xFF]) + b"dm-key"
+    w = Writer([])
+    e = w.el
+    d = lambda name, *c: e(name, *c, page=2)
+    item1 = lambda: e(
+        "Item",
+        lambda: e("Target", lambda: e("LocURI", "./Vendor/Example/Key")),
+        lambda: e("Meta",
+                  lambda: e("Type", "application/octet-stream", page=1)),
+        lambda: e("Data", key))
+    item2 = lambda: e(
+        "Item",
+        lambda: e("Target", lambda: e("LocURI", "./Vendor/Example/Label")),
+        lambda: e("Meta", lambda: e("Format", "chr", page=1)),
+        lambda: e("Data", b"QUJD"))
+    node = lambda name, fmt, value: d(
+        "Node",
+        lambda: d("NodeName", name),
+        lambda: d("Path", "./Vendor/Example"),
+        lambda: d("RTProperties", lambda: d("Format", lambda: d(fmt))),
+        lambda: d("Value", value))
+    tree = lambda: d("MgmtTree",
+                     lambda: d("VerDTD", "1.2"),
+                     lambda: node("Secret", "bin", secret),
+                     lambda: node("Name", "chr", "QUJD"))
+    item3 = lambda: e(
+        "Item",
+        lambda: e("Target", lambda: e("LocURI", "./Vendor/Example")),
+        lambda: e("Meta", lambda: e("Format", "xml", page=1)),
+        lambda: e("Data", tree))
+    e("SyncML",
+      lambda: header(w, "1A2E", "6"),
+      lambda: e("SyncBody",
+                lambda: e("Replace", lambda: e("CmdID", "2"),
+                          lambda: e("Meta",
+                                    lambda: e("Format", "bin", page=1)),
+                          item1, item2),
+                lambda: e("Add", lambda: e("CmdID", "3"), item3),
                 lambda: e("Final")))
     return w.bytes()
 
@@ -181,10 +236,16 @@ def replace_variants():
 
 if __name__ == "__main__":
     files = replace_variants()
-    for name in ("binary", "tnds"):
+    for name in ("binary", "tnds", "inherit"):
         with open(name + ".xml", encoding="utf-8") as f:
             files[name + ".compact.xml"] = compact(f.read(), True)
+    for name in ("binary", "inherit"):
+        with open(name + ".xml", encoding="utf-8") as f:
+            files[name + ".bin.xml"] = f.read().replace(
+                '<Format xmlns="syncml:metinf">b64</Format>',
+                '<Format xmlns="syncml:metinf">bin</Format>')
     files["binary.bin.wbxml"] = binary()
+    files["inherit.bin.wbxml"] = inherit()
     files["attrs.wbxml"] = attributes()
     for name, content in files.items():
         if isinstance(content, str):
