@@ -133,17 +133,30 @@ CK_RV dmsc_dmsec_op_sign(dmsc_dmsec_op *op, unsigned char *out)
     return from_dmsec(rv);
 }
 
+/* A signature of a length the mechanism takes but not of its form (a
+ * non-hex digit, non-canonical Base64) is a wrong signature; only a wrong
+ * length is CKR_SIGNATURE_LEN_RANGE. */
+static CK_RV verify_rv(dmsc_dmsec_rv rv, size_t sig_len, size_t len_a, size_t len_b)
+{
+    if (rv == DMSC_DMSEC_ERR_FORMAT && (sig_len == len_a || sig_len == len_b))
+        return CKR_SIGNATURE_INVALID;
+    return from_dmsec(rv);
+}
+
 CK_RV dmsc_dmsec_op_verify(dmsc_dmsec_op *op, const unsigned char *sig, size_t sig_len)
 {
     if (op->boot)
-        return from_dmsec(dmsc_dmsec_boot_verify(op->boot, sig, sig_len));
+        return verify_rv(dmsc_dmsec_boot_verify(op->boot, sig, sig_len), sig_len, DMSC_DMSEC_SHA1_LEN,
+                         DMSC_DMSEC_HEX_LEN);
     if (op->hmac)
-        return from_dmsec(dmsc_dmsec_hmac_verify(op->hmac, (const char *)sig, sig_len));
+        return verify_rv(dmsc_dmsec_hmac_verify(op->hmac, (const char *)sig, sig_len), sig_len,
+                         DMSC_DMSEC_B64_LEN, DMSC_DMSEC_B64_UNPADDED);
     if (op->had_data)
         return CKR_DATA_LEN_RANGE;
-    return from_dmsec(dmsc_dmsec_auth_md5_verify(op->libctx, op->user, op->user_len, op->secret,
-                                                 op->secret_len, op->nonce, op->nonce_len,
-                                                 (const char *)sig, sig_len));
+    return verify_rv(dmsc_dmsec_auth_md5_verify(op->libctx, op->user, op->user_len, op->secret,
+                                                op->secret_len, op->nonce, op->nonce_len,
+                                                (const char *)sig, sig_len),
+                     sig_len, DMSC_DMSEC_B64_LEN, DMSC_DMSEC_B64_UNPADDED);
 }
 
 void dmsc_dmsec_op_free(dmsc_dmsec_op *op)
