@@ -22,7 +22,11 @@
  *    CKD_DMSC_DM_MAX_MESSAGE bytes: C_SignUpdate/C_VerifyUpdate/C_DigestUpdate
  *    past that fail with CKR_DATA_LEN_RANGE.  A message that cannot be read
  *    (not well-formed, refused constructs, the selected unit missing) fails
- *    the call that ends the operation with CKR_DATA_INVALID.
+ *    the call that ends the operation with CKR_DATA_INVALID; opaque input
+ *    with a unit selected fails as soon as it is recognised (at a
+ *    C_*Update, or the call that ends the operation).  Opaque input has no
+ *    size limit, except with CKM_DMSC_EDDSA: pure Ed25519 needs the whole
+ *    input at once, so it holds at most 64 MiB (then CKR_DATA_LEN_RANGE).
  *
  * 2. DM 1.2 session security (OMA-TS-DM_Security).  The DM credential is a
  *    secret key object on the card (CKK_GENERIC_SECRET, CKA_VALUE = the
