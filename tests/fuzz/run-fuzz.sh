@@ -1,0 +1,224 @@
+#!/bin/bash
+# Build the dm-ext libFuzzer targets (dm-ext/fuzz-*.c) with clang and run
+# each one over a copy of its seed corpus and with its dictionary.
+#
+#   tests/fuzz/run-fuzz.sh [TARGET...]      TARGET: wbxml, canon (default both)
+#   FUZZ_SECONDS=600 tests/fuzz/run-fuzz.sh  a longer run by hand
+#
+# Each target is built from the sources in $DMSC_SRCDIR/dm-ext (clang -g -O1
+# -fsanitize=fuzzer,address,undefined, undefined behaviour fatal) into a
+# temporary work directory, and runs there with leak detection on, a bound
+# on memory and a bound on the time one input may take. The seed corpus is
+# copied first: what libFuzzer adds never lands in the source tree. Nothing
+# is written to the source or build tree.
+#
+# Environment:
+#   FUZZ_SECONDS          seconds of fuzzing per target (25)
+#   FUZZ_TIMEOUT          seconds one input may take before it is a hang (10)
+#   FUZZ_RSS_LIMIT_MB     the fuzzer's resident memory bound (1024)
+#   FUZZ_MALLOC_LIMIT_MB  the largest single allocation allowed (256)
+#   FUZZ_KEEP=1           keep the work directory (binaries, grown corpora,
+#                         full logs) after a clean run too
+#   CLANG                 the compiler (clang)
+#   DMSC_SRCDIR           the top source directory (exported by make check;
+#                         run by hand, the directory two levels above this
+#                         script)
+#   TMPDIR                where the work directory is made (/tmp)
+#
+# Exit 0 when nothing was found; 1 on a crash, leak, hang, out-of-memory,
+# or when the fuzzers cannot be built (clang missing is a failure, not a
+# skip: scripts/bootstrap.sh installs it). After a failure the work
+# directory is kept and its path printed, with each reproducer.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
+set -euo pipefail
+
+NAME=run-fuzz
+say() { printf '%s: %s\n' "$NAME" "$*"; }
+die() {
+    printf '%s: FAIL: %s\n' "$NAME" "$1" >&2
+    shift
+    local l
+    for l in "$@"; do printf '    %s\n' "$l" >&2; done
+    exit 1
+}
+
+# A positive whole number, or die naming the variable.
+number() {
+    case "$2" in
+    '' | *[!0-9]* | 0) die "$1 must be a positive whole number, not '$2'" ;;
+    esac
+}
+
+SECONDS_EACH=${FUZZ_SECONDS:-25}
+TIMEOUT=${FUZZ_TIMEOUT:-10}
+RSS_MB=${FUZZ_RSS_LIMIT_MB:-1024}
+MALLOC_MB=${FUZZ_MALLOC_LIMIT_MB:-256}
+CLANG=${CLANG:-clang}
+number FUZZ_SECONDS "$SECONDS_EACH"
+number FUZZ_TIMEOUT "$TIMEOUT"
+number FUZZ_RSS_LIMIT_MB "$RSS_MB"
+number FUZZ_MALLOC_LIMIT_MB "$MALLOC_MB"
+
+SRC=${DMSC_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+DMEXT=$SRC/dm-ext
+[ -f "$DMEXT/fuzz-wbxml.c" ] ||
+    die "no dm-ext sources under '$SRC'" "set DMSC_SRCDIR to the top source directory"
+
+# The sources of each target (as in their header comments).
+sources() {
+    case "$1" in
+    wbxml) echo "fuzz-wbxml.c wbxml.c" ;;
+    canon) echo "fuzz-canon.c canon.c dmmsg.c base64.c wbxml.c" ;;
+    *) return 1 ;;
+    esac
+}
+
+TARGETS=("$@")
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(wbxml canon)
+for t in "${TARGETS[@]}"; do
+    sources "$t" >/dev/null || die "unknown target '$t' (known: wbxml, canon)"
+done
+
+# The tools. Missing clang fails: bootstrap installs it.
+command -v "$CLANG" >/dev/null 2>&1 ||
+    die "'$CLANG' is not installed; the fuzz targets need clang with libFuzzer" \
+        "scripts/bootstrap.sh installs it (Debian 12: apt-get install clang libclang-rt-14-dev)"
+command -v pkg-config >/dev/null 2>&1 || die "pkg-config is not installed (scripts/bootstrap.sh installs it)"
+if ! XML_CFLAGS=$(pkg-config --cflags libxml-2.0) || ! XML_LIBS=$(pkg-config --libs libxml-2.0); then
+    die "pkg-config finds no libxml-2.0 (Debian 12: apt-get install libxml2-dev)"
+fi
+command -v timeout >/dev/null 2>&1 || die "timeout (coreutils) is not installed"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/dmsc-fuzz.XXXXXX")
+failed=0
+finish() {
+    if [ "$failed" -ne 0 ] || [ "${FUZZ_KEEP:-0}" = 1 ]; then
+        say "work directory kept: $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+}
+trap finish EXIT
+
+# Readable stack traces: llvm-symbolizer when there is one (Debian's llvm-14,
+# not pulled in by clang), else addr2line (binutils, a clang dependency).
+SYMBOLIZER=
+for s in llvm-symbolizer llvm-symbolizer-14 /usr/lib/llvm-14/bin/llvm-symbolizer; do
+    if command -v "$s" >/dev/null 2>&1; then
+        SYMBOLIZER=$(command -v "$s")
+        break
+    fi
+done
+SAN_COMMON=symbolize=1:print_summary=1
+if [ -n "$SYMBOLIZER" ]; then
+    SAN_COMMON=$SAN_COMMON:external_symbolizer_path=$SYMBOLIZER
+else
+    SAN_COMMON=$SAN_COMMON:allow_addr2line=1
+fi
+export ASAN_OPTIONS="$SAN_COMMON:detect_leaks=1:abort_on_error=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export UBSAN_OPTIONS="$SAN_COMMON:print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+export LSAN_OPTIONS="$SAN_COMMON${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+
+say "clang: $("$CLANG" --version | head -n 1)"
+say "sources: $DMEXT; work directory: $WORK"
+say "per target: ${SECONDS_EACH}s, -timeout=$TIMEOUT -rss_limit_mb=$RSS_MB -malloc_limit_mb=$MALLOC_MB, leak detection on"
+
+build() {
+    local t=$1 bin=$WORK/fuzz-$1 f
+    local -a srcs=()
+    for f in $(sources "$t"); do srcs+=("$DMEXT/$f"); done
+    # shellcheck disable=SC2086 # pkg-config output is a word list
+    if ! "$CLANG" -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+        -I"$DMEXT" $XML_CFLAGS "${srcs[@]}" $XML_LIBS -o "$bin" \
+        >"$WORK/build-$t.log" 2>&1; then
+        sed 's/^/    | /' "$WORK/build-$t.log" | head -n 60
+        if grep -q 'clang_rt\.\(fuzzer\|asan\|ubsan\)' "$WORK/build-$t.log"; then
+            say "FAIL: clang's sanitizer and libFuzzer runtimes are missing" \
+                "(Debian 12: apt-get install libclang-rt-14-dev; scripts/bootstrap.sh installs it)"
+        else
+            say "FAIL: building fuzz-$t failed (log above)"
+        fi
+        return 1
+    fi
+}
+
+# One libFuzzer line: "stat::name: value" from -print_final_stats.
+fuzz_stat() { sed -n "s/^stat::$2: *//p" "$1" | tail -n 1; }
+
+# The lines of a failure report worth reading: from the first sanitizer or
+# libFuzzer error to the end, without the progress lines.
+report() {
+    local log=$1 from
+    from=$(grep -n -m 1 -E '^==[0-9]+== ?ERROR|runtime error:|^ALARM:|Deadly signal|out-of-memory|malloc\(.*\) exceeds|LeakSanitizer' "$log" | cut -d: -f1 || true)
+    if [ -n "$from" ]; then
+        tail -n "+$from" "$log" | grep -v -E '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse|RELOAD)' | head -n 200
+    else
+        tail -n 60 "$log"
+    fi | sed 's/^/    | /'
+}
+
+run() {
+    local t=$1 bin=$WORK/fuzz-$1 corpus=$WORK/corpus-$1 art=$WORK/artifacts-$1
+    local log=$WORK/fuzz-$1.log rc=0 a
+    mkdir -p "$corpus" "$art"
+    cp -R "$DMEXT/corpus/$t/." "$corpus/"
+    chmod -R u+w "$corpus"
+    say "fuzz-$t: $(find "$corpus" -type f | wc -l) seed inputs, dictionary dm-ext/fuzz-$t.dict"
+    # -timeout catches a hanging input; the outer timeout only a stuck fuzzer.
+    local start=$SECONDS
+    timeout -k 10 $((SECONDS_EACH + 120)) "$bin" \
+        -max_total_time="$SECONDS_EACH" -timeout="$TIMEOUT" \
+        -rss_limit_mb="$RSS_MB" -malloc_limit_mb="$MALLOC_MB" \
+        -detect_leaks=1 -dict="$DMEXT/fuzz-$t.dict" \
+        -artifact_prefix="$art/" -print_final_stats=1 \
+        -error_exitcode=1 -timeout_exitcode=1 \
+        "$corpus" >"$log" 2>&1 || rc=$?
+    local took=$((SECONDS - start))
+
+    local runs eps added rss cov
+    runs=$(fuzz_stat "$log" number_of_executed_units)
+    eps=$(fuzz_stat "$log" average_exec_per_sec)
+    added=$(fuzz_stat "$log" new_units_added)
+    rss=$(fuzz_stat "$log" peak_rss_mb)
+    cov=$(grep -E '^#[0-9]+' "$log" | grep -o 'cov: [0-9]* ft: [0-9]*' | tail -n 1 || true)
+    say "fuzz-$t: ${took}s, ${runs:-?} runs, ${eps:-?} exec/s, ${added:-?} new inputs, ${cov:-no coverage line}, peak RSS ${rss:-?} MB (exit $rc)"
+
+    if [ "$rc" -eq 0 ] && [ -z "$(ls -A "$art")" ]; then
+        return 0
+    fi
+    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+        say "FAIL: fuzz-$t was killed (exit $rc): it did not stop within $((SECONDS_EACH + 120))s, or the system ran out of memory"
+    else
+        say "FAIL: fuzz-$t found a problem (crash, leak, hang or out-of-memory):"
+    fi
+    report "$log"
+    for a in "$art"/*; do
+        [ -f "$a" ] || continue
+        say "reproducer: $a ($(wc -c <"$a") bytes)"
+        xxd -l 512 "$a" 2>/dev/null | sed 's/^/    | /' || od -A x -t x1z -N 512 "$a" | sed 's/^/    | /'
+        if [ "$(wc -c <"$a")" -le 65536 ]; then
+            say "the same, in base64 (base64 -d > repro):"
+            base64 -w 76 "$a" | sed 's/^/    /'
+        fi
+        say "run it again: $bin $a   (or build by hand: see the header of dm-ext/fuzz-$t.c)"
+    done
+    say "full log: $log"
+    return 1
+}
+
+for t in "${TARGETS[@]}"; do
+    start=$SECONDS
+    if ! build "$t"; then
+        failed=1
+        continue
+    fi
+    say "built fuzz-$t in $((SECONDS - start))s"
+    run "$t" || failed=1
+done
+
+if [ "$failed" -ne 0 ]; then
+    say "FAIL"
+    exit 1
+fi
+say "PASS: ${TARGETS[*]}, ${SECONDS_EACH}s each: no crash, leak, hang or out-of-memory"

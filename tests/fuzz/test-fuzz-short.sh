@@ -1,0 +1,10 @@
+#!/bin/sh
+# make check: build both dm-ext libFuzzer targets with clang and run each for
+# a short while (25 s) over a copy of its seed corpus; fail on any crash,
+# leak, hang or out-of-memory, printing where the reproducer went (see
+# tests/fuzz/run-fuzz.sh). The duration is fixed here so that FUZZ_SECONDS,
+# meant for long runs by hand, does not stretch the test suite;
+# FUZZ_SHORT_SECONDS changes it.
+FUZZ_SECONDS=${FUZZ_SHORT_SECONDS:-25}
+export FUZZ_SECONDS
+exec bash "$(dirname "$0")/run-fuzz.sh" wbxml canon
