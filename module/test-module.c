@@ -202,6 +202,19 @@ static CK_OBJECT_HANDLE create_data(CK_SESSION_HANDLE h, const char *label, cons
 }
 
 /* Count the matches (and return the handles, up to 64). */
+/* Is o the card's network key (the DM application's NETWORKID)? */
+static bool is_network_key(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o)
+{
+    char label[16];
+    CK_OBJECT_CLASS klass = 0;
+    CK_ATTRIBUTE a[] = { { CKA_CLASS, &klass, sizeof(klass) }, { CKA_LABEL, label, sizeof(label) } };
+    if (p11->C_GetAttributeValue(h, o, a, 2) != CKR_OK)
+        return false;
+    return klass == CKO_SECRET_KEY && a[1].ulValueLen == 9 && memcmp(label, "NETWORKID", 9) == 0;
+}
+
+/* The objects a search finds, leaving out the network key that the
+ * card's first application always shows (test_network_key covers it). */
 static CK_ULONG find(CK_SESSION_HANDLE h, CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_HANDLE *out)
 {
     CK_OBJECT_HANDLE buf[64];
@@ -210,10 +223,13 @@ static CK_ULONG find(CK_SESSION_HANDLE h, CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT
     do {
         got = 0;
         RV_OK(p11->C_FindObjects(h, buf, 64, &got));
-        if (out)
-            for (CK_ULONG i = 0; i < got && total + i < 64; i++)
-                out[total + i] = buf[i];
-        total += got;
+        for (CK_ULONG i = 0; i < got; i++) {
+            if (is_network_key(h, buf[i]))
+                continue;
+            if (out && total < 64)
+                out[total] = buf[i];
+            total++;
+        }
     } while (got > 0);
     RV_OK(p11->C_FindObjectsFinal(h));
     return total;
@@ -1257,7 +1273,7 @@ START_TEST(test_find)
         ck_assert_uint_le(n, 1);
         total += n;
     } while (n == 1);
-    ck_assert_uint_eq(total, 5);
+    ck_assert_uint_eq(total, 6); /* the five and the network key */
     /* The operation rules. */
     RV_EQ(p11->C_FindObjectsInit(h, NULL, 0), CKR_OPERATION_ACTIVE);
     RV_OK(p11->C_FindObjectsFinal(h));
@@ -1776,6 +1792,45 @@ START_TEST(test_label_index)
 }
 END_TEST
 
+/* The DM application (the card's first) shows the network key made from
+ * the IMSI: verify only, unreadable, unchangeable; the others do not. */
+START_TEST(test_network_key)
+{
+    CK_SLOT_ID a = ready_token();
+    CK_SLOT_ID b = slot_at(1);
+    init_token(b, SO_PIN, "token B");
+    CK_SESSION_HANDLE sa = open_session(a, true), sb = open_session(b, true);
+    CK_OBJECT_CLASS klass = CKO_SECRET_KEY;
+    CK_ATTRIBUTE t[] = { { CKA_CLASS, &klass, sizeof(klass) }, { CKA_LABEL, "NETWORKID", 9 } };
+    CK_OBJECT_HANDLE o[4];
+    CK_ULONG got = 0;
+    RV_OK(p11->C_FindObjectsInit(sa, t, 2));
+    RV_OK(p11->C_FindObjects(sa, o, 4, &got));
+    RV_OK(p11->C_FindObjectsFinal(sa));
+    ck_assert_uint_eq(got, 1);
+    CK_BBOOL sign = CK_TRUE, verify = CK_FALSE, sensitive = CK_FALSE, extractable = CK_TRUE;
+    CK_ULONG len = 0;
+    CK_ATTRIBUTE flags[] = { { CKA_SIGN, &sign, sizeof(sign) }, { CKA_VERIFY, &verify, sizeof(verify) },
+                         { CKA_SENSITIVE, &sensitive, sizeof(sensitive) },
+                         { CKA_EXTRACTABLE, &extractable, sizeof(extractable) },
+                         { CKA_VALUE_LEN, &len, sizeof(len) } };
+    RV_OK(p11->C_GetAttributeValue(sa, o[0], flags, 5));
+    ck_assert(!sign && verify && sensitive && !extractable);
+    ck_assert_uint_eq(len, 8); /* 15 IMSI digits in semi-octets */
+    unsigned char value[16];
+    CK_ATTRIBUTE v = { CKA_VALUE, value, sizeof(value) };
+    RV_EQ(p11->C_GetAttributeValue(sa, o[0], &v, 1), CKR_ATTRIBUTE_SENSITIVE);
+    CK_ATTRIBUTE relabel = { CKA_LABEL, "mine", 4 };
+    RV_EQ(p11->C_SetAttributeValue(sa, o[0], &relabel, 1), CKR_ACTION_PROHIBITED);
+    RV_EQ(p11->C_DestroyObject(sa, o[0]), CKR_ACTION_PROHIBITED);
+    got = 0;
+    RV_OK(p11->C_FindObjectsInit(sb, t, 2));
+    RV_OK(p11->C_FindObjects(sb, o, 4, &got));
+    RV_OK(p11->C_FindObjectsFinal(sb));
+    ck_assert_uint_eq(got, 0);
+}
+END_TEST
+
 START_TEST(test_two_tokens)
 {
     CK_SLOT_ID a = ready_token();
@@ -1878,7 +1933,7 @@ static Suite *module_suite(void)
         { "capacity", { test_capacity_create, test_capacity_grow, test_free_memory } },
         { "store", { test_foreign_random_file, test_foreign_sqlite, test_secrets_at_rest, test_damaged_objects } },
         { "fork", { test_fork, test_reinit_by_another_process } },
-        { "more", { test_label_index, test_two_tokens, test_bad_config, test_unusable_store_then_good } },
+        { "more", { test_label_index, test_network_key, test_two_tokens, test_bad_config, test_unusable_store_then_good } },
     };
     for (size_t g = 0; g < N_ELEMENTS(groups); g++) {
         TCase *tc = tcase_create(groups[g].name);

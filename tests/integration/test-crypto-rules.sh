@@ -53,7 +53,8 @@ fi
 step "the token is still usable afterwards (no PIN tries lost, no objects left)"
 expect_flags app1 "after the driver" -"user PIN count low" -"user PIN locked" -"final user PIN try"
 object_count app1 --login --pin "$PIN"
-[ "$N" -eq 0 ] || fail "the driver makes session objects only: expected no token objects, -O lists $N" \
+[ "$N" -eq 1 ] || fail "the driver makes session objects only: expected only the card's network key, -O lists $N" \
     "output:" "$(indent <<<"$OUT")"
+out_has "label:      NETWORKID" "-O after the driver"
 
 say "PASS: ${summary#\# }"
