@@ -32,4 +32,12 @@ size_t dmsc_base64_encode(const unsigned char *in, size_t n, char *out);
 bool dmsc_base64_decode(const char *in, size_t len, bool skip_space,
                         unsigned char *out, size_t *n, size_t *bad);
 
+/* Is in (len characters) base64 exactly as dmsc_base64_encode() writes
+ * it: no whitespace, a length that is a multiple of 4, '=' only as the
+ * padding of the last quantum and zero unused bits before it?  Then
+ * decoding and encoding again gives the same characters, and a caller
+ * that wants the canonical spelling can keep the text as it is.  The
+ * empty text is canonical (it encodes no bytes). */
+bool dmsc_base64_is_canonical(const char *in, size_t len);
+
 #endif /* DMSC_DMEXT_BASE64_H */

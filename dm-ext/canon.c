@@ -548,6 +548,17 @@ static int binary_content(struct canon *c, xmlNodePtr el, enum format fmt,
 		return 0;
 	/* One text node after walk 1. */
 	b64 = text->content;
+	/* Base64 that is already canonical would be decoded and encoded
+	 * again into the same characters: keep it (the text node too, which
+	 * is no different from a new one).  That is a compact b64 Data, and
+	 * always a marked bin element, whose text the WBXML decoder wrote as
+	 * the canonical base64 of the OPAQUE's bytes, which is what we would
+	 * write.  Anything else, errors included, takes the path below.  The
+	 * empty text does too: that path drops its node. */
+	if ((!marked || fmt == FORMAT_BIN) && b64 != NULL && *b64 != 0 &&
+	    dmsc_base64_is_canonical((const char *)b64,
+	                             (size_t)xmlStrlen(b64)))
+		return 0;
 	if (marked && fmt == FORMAT_BIN) {
 		rc = opaque_bytes(c, el, text, &bytes, &n);
 		if (rc == 0)
@@ -564,6 +575,14 @@ static int binary_content(struct canon *c, xmlNodePtr el, enum format fmt,
 			return node_fail(c, el, DMSC_DM_MALFORMED, "Format b64, "
 			                 "but the OPAQUE holds a zero byte: "
 			                 "expected base64 text");
+		}
+		/* The OPAQUE's characters are the base64: when they are
+		 * canonical they are the text, with no second decoding and
+		 * encoding. */
+		if (n != 0 && dmsc_base64_is_canonical((const char *)chars, n)) {
+			rc = replace_text(c, text, chars, n);
+			xmlFree(chars);
+			return rc;
 		}
 		chars[n] = 0;   /* decode_text() wants a C string */
 		b64 = chars;

@@ -22,6 +22,15 @@ dm_ext_test_wbxml_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBXML2_CFLAGS) \
 	-DDMSC_DMEXT_VECTORS='"$(abs_top_srcdir)/dm-ext/vectors"'
 dm_ext_test_wbxml_LDADD = libdmsc-dmext.la $(LIBXML2_LIBS) $(CHECK_LIBS)
 
+# base64's table-driven fast paths against the decoder they replaced, for
+# random inputs of every length 0..300 in many spellings and an invalid
+# character at every position.
+check_PROGRAMS += dm-ext/test-base64
+TESTS += dm-ext/test-base64
+dm_ext_test_base64_SOURCES = dm-ext/test-base64.c
+dm_ext_test_base64_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+dm_ext_test_base64_LDADD = libdmsc-dmext.la $(LIBXML2_LIBS) $(CHECK_LIBS)
+
 # The canonical form: the vector groups of dm-ext/vectors/canon (see its
 # README) give their committed .c14n byte for byte; the rules, streaming
 # and every error path of the reader and the canonicaliser.
