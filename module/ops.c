@@ -4,6 +4,7 @@
 #include <dmsc/pkcs11-dm.h>
 
 #include "canon.h"
+#include <libxml/parser.h>
 #include "dmsec-op.h"
 
 #include <limits.h>
@@ -555,8 +556,8 @@ static CK_RV feed_algorithm(dmsc_op *op, const unsigned char *in, CK_ULONG len)
         return dmsc_dmsec_op_update(op->dmsec, in, len);
     if (op->collect)
         return collect(op, in, len);
-    if (len > INT_MAX)
-        return CKR_DATA_LEN_RANGE;
+    /* Digest, HMAC and hash-and-sign updates take a size_t: no bound here,
+     * so a firmware package of any size streams through. */
     if (op->mac)
         return EVP_MAC_update(op->mac, in, len) == 1 ? CKR_OK : CKR_GENERAL_ERROR;
     if (op->kind == DMSC_OP_SIGN && op->m->kind != MK_DIGEST)
@@ -592,6 +593,10 @@ static CK_RV canon_rv(dmsc_op *op, int status, const dmsc_dm_error *err)
 
 static CK_RV init_canon(dmsc_op *op, const CK_MECHANISM *mech)
 {
+    /* Again here, not only in C_Initialize: the application may have torn
+     * libxml2 down with xmlCleanupParser() meanwhile; when it is set up
+     * this is a cheap check. */
+    xmlInitParser();
     dmsc_canon_select sel = { DMSC_CANON_MESSAGE, NULL };
     char cmdid[65];
     if (!no_param(mech)) {

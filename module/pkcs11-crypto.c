@@ -423,6 +423,8 @@ CK_RV dmsc_C_DigestKey(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key_h)
             rv = CKR_KEY_INDIGESTIBLE; /* only a secret key's value is digested */
         else if (dmsc_op_mech(op)->canon)
             rv = CKR_KEY_INDIGESTIBLE; /* a key's value is not a DM message */
+        else if (!mechanism_allowed(obj, dmsc_op_mech(op)->type))
+            rv = CKR_KEY_INDIGESTIBLE; /* a key kept to its mechanisms (the network key) */
         else if ((rv = dmsc_token_value_copy_inlock(s->token, obj, CKA_VALUE, (unsigned char **)&value,
                                                     &len)) == CKR_ATTRIBUTE_TYPE_INVALID)
             rv = CKR_KEY_INDIGESTIBLE;

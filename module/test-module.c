@@ -1823,6 +1823,10 @@ START_TEST(test_network_key)
     CK_ATTRIBUTE relabel = { CKA_LABEL, "mine", 4 };
     RV_EQ(p11->C_SetAttributeValue(sa, o[0], &relabel, 1), CKR_ACTION_PROHIBITED);
     RV_EQ(p11->C_DestroyObject(sa, o[0]), CKR_ACTION_PROHIBITED);
+    /* Nor can its digest be had (it would give the IMSI away by search). */
+    CK_MECHANISM sha = { CKM_SHA256, NULL, 0 };
+    RV_OK(p11->C_DigestInit(sa, &sha));
+    RV_EQ(p11->C_DigestKey(sa, o[0]), CKR_KEY_INDIGESTIBLE);
     got = 0;
     RV_OK(p11->C_FindObjectsInit(sb, t, 2));
     RV_OK(p11->C_FindObjects(sb, o, 4, &got));

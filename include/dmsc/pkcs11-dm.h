@@ -26,11 +26,13 @@
  *    with a unit selected fails as soon as it is recognised (at a
  *    C_*Update, or the call that ends the operation).  Opaque input has no
  *    size limit, except with CKM_DMSC_EDDSA: pure Ed25519 needs the whole
- *    input at once, so it holds at most 64 MiB (then CKR_DATA_LEN_RANGE).
+ *    canonical form at once, so it holds at most 64 MiB of it (then
+ *    CKR_DATA_LEN_RANGE; a message of 16 MiB can canonicalise to more).
  *
  * 2. DM 1.2 session security (OMA-TS-DM_Security).  The DM credential is a
  *    secret key object on the card (CKK_GENERIC_SECRET, CKA_VALUE = the
- *    password / secret, CKA_SENSITIVE, not extractable) that never leaves it.
+ *    password / secret, CKA_SIGN and/or CKA_VERIFY); made CKA_SENSITIVE and
+ *    not extractable, as it should be, it never leaves the card.
  *    The output is the Base64 text that goes into the DM message.
  */
 #ifndef DMSC_PKCS11_DM_H
@@ -102,8 +104,9 @@ typedef struct CK_DMSC_SYNCML_AUTH_PARAMS {
  * (CKO_SECRET_KEY, CKA_LABEL "NETWORKID", made by the card from its IMSI,
  * never readable, CKA_VERIFY only): its value is the IMSI coded as in
  * 3GPP TS 24.008 (EF_IMSI without its length byte; 4..8 bytes).  The
- * parameter chooses the method.  SEC=3 (USERPINMAC) is not supported:
- * CKR_MECHANISM_PARAM_INVALID. */
+ * parameter chooses the method; with SEC=USERPIN the key's value is not
+ * used, but the network key is still the key handle given.  SEC=3
+ * (USERPINMAC) is not supported: CKR_MECHANISM_PARAM_INVALID. */
 #define CKM_DMSC_BOOTSTRAP_HMAC_SHA1  (CKM_DMSC_BASE + 0x110UL)
 
 #define CKD_DMSC_SEC_NETWPIN          0UL /* key: the network key */

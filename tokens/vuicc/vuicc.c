@@ -436,9 +436,9 @@ static CK_RV vuicc_sync(dmsc_btoken *t, const dmsc_sync_sink *sink)
         if (found && t->slot == 0) {
             dmsc_attrs attrs;
             rv = vuicc_netkey_attrs(t->card->imsi, &attrs);
-            if (rv == CKR_OK)
+            if (rv == CKR_OK) {
                 rv = sink->upsert(sink->ctx, VUICC_NETKEY_OID, &attrs);
-            if (rv == CKR_DEVICE_ERROR) {
+            } else if (rv == CKR_DEVICE_ERROR) {
                 /* A damaged identity costs the network key, not the token. */
                 dmsc_debug(DMSC_DEBUG_STORE, "the card's IMSI is not 6 to 15 digits: no network key");
                 rv = CKR_OK;
