@@ -178,12 +178,18 @@ bool dmsc_base64_is_canonical(const char *in, size_t len)
 		return true;
 	/* Every quantum but the last: alphabet characters only (no
 	 * whitespace, no padding).  OR-ing the values needs no branch per
-	 * character; NOT_B64's bit 7 survives. */
+	 * character; NOT_B64's bit 7 survives.  A test after each block
+	 * turns wrapped text away at its first line break, not after a
+	 * whole pass. */
 	last = len - 4;
-	for (size_t i = 0; i < last; i++)
-		all |= value_of[s[i]];
-	if (all & 0x80)
-		return false;
+	for (size_t i = 0; i < last;) {
+		size_t end = last - i > 64 ? i + 64 : last;
+
+		for (; i < end; i++)
+			all |= value_of[s[i]];
+		if (all & 0x80)
+			return false;
+	}
 	a = value_of[s[last]];
 	b = value_of[s[last + 1]];
 	if ((a | b) & 0x80)

@@ -272,6 +272,15 @@ static void wbxml_data(struct bytes *b, const char *format,
 	put_u8(b, END);  /* SyncML */
 }
 
+/* WBXML that must canonicalise to want. */
+static void got_is(const struct bytes *b, const char *want)
+{
+	char *got = canon_bytes_ok(b);
+
+	ck_assert_str_eq(got, want);
+	free(got);
+}
+
 /* ---- Vector groups ---- */
 
 static const struct group {
@@ -1001,6 +1010,87 @@ START_TEST(test_opaque_by_format)
 	got = canon_bytes_ok(&b);
 	ck_assert_str_eq(got, MSG_HEAD META("b64") "<Data></Data>" MSG_TAIL);
 	free(got);
+	free(b.data);
+}
+END_TEST
+
+/* Base64 that is already canonical is kept as it is, not decoded and
+ * encoded again (canon.c binary_content): for random bytes of every length
+ * up to 72 (a wrapped OPAQUE stays below 128 bytes) the kept text (XML, a
+ * WBXML string, a bin OPAQUE's base64, a b64 OPAQUE's characters) and the
+ * decoded-and-encoded one (wrapped, or unused bits set) give the same
+ * bytes; errors stay where they were. */
+START_TEST(test_canonical_base64_kept)
+{
+	uint32_t seed = 12345;
+	struct bytes b = { 0 };
+	char doc[1024], want[1024];
+
+	for (size_t len = 0; len <= 72; len++) {
+		unsigned char raw[72];
+		char enc[124], wrapped[200];
+		size_t elen, wlen = 0;
+		char *got;
+
+		for (size_t i = 0; i < len; i++) {
+			seed = seed * 1103515245u + 12345u;
+			raw[i] = (unsigned char)(seed >> 16);
+		}
+		elen = dmsc_base64_encode(raw, len, enc);
+		enc[elen] = 0;
+		for (size_t i = 0; i < elen; i++) {
+			wrapped[wlen++] = enc[i];
+			if (i % 8 == 5)
+				wrapped[wlen++] = '\n';
+		}
+		wrapped[wlen] = 0;
+		snprintf(want, sizeof want, MSG_HEAD META("b64") "<Data>%s"
+		         "</Data>" MSG_TAIL, enc);
+		/* XML: canonical (kept) and wrapped, under b64 and bin. */
+		snprintf(doc, sizeof doc, MSG_HEAD META("b64") "<Data>%s</Data>"
+		         MSG_TAIL, enc);
+		assert_canon(doc, want);
+		snprintf(doc, sizeof doc, MSG_HEAD META("bin") "<Data>%s</Data>"
+		         MSG_TAIL, wrapped);
+		assert_canon(doc, want);
+		/* WBXML: the bytes in a bin OPAQUE; the characters in a b64
+		 * OPAQUE, canonical and wrapped; a b64 string. */
+		wbxml_data(&b, "bin", raw, len, true);
+		got = canon_bytes_ok(&b);
+		ck_assert_str_eq(got, want);
+		free(got);
+		wbxml_data(&b, "b64", enc, elen, true);
+		got = canon_bytes_ok(&b);
+		ck_assert_str_eq(got, want);
+		free(got);
+		wbxml_data(&b, "b64", wrapped, wlen, true);
+		got = canon_bytes_ok(&b);
+		ck_assert_str_eq(got, want);
+		free(got);
+		wbxml_data(&b, "b64", enc, elen, false);
+		got = canon_bytes_ok(&b);
+		ck_assert_str_eq(got, want);
+		free(got);
+	}
+	/* Unused bits set: not canonical, so encoded again, in XML and in a
+	 * b64 OPAQUE alike. */
+	assert_canon(MSG_HEAD META("b64") "<Data>QUJ=</Data>" MSG_TAIL,
+	             MSG_HEAD META("b64") "<Data>QUI=</Data>" MSG_TAIL);
+	wbxml_data(&b, "b64", "QR==", 4, true);
+	got_is(&b, MSG_HEAD META("b64") "<Data>QQ==</Data>" MSG_TAIL);
+	wbxml_data(&b, "b64", "QUJ=", 4, true);
+	got_is(&b, MSG_HEAD META("b64") "<Data>QUI=</Data>" MSG_TAIL);
+	/* Errors in a b64 OPAQUE: the same messages as for text. */
+	wbxml_data(&b, "b64", "QUJ*", 4, true);
+	expect_fail_lim(b.data, b.len, NULL, NULL, DMSC_DM_MALFORMED,
+	                "Format b64, but character 3 of the text is not "
+	                "base64");
+	wbxml_data(&b, "b64", "QQ==QQ==", 8, true);
+	expect_fail_lim(b.data, b.len, NULL, NULL, DMSC_DM_MALFORMED,
+	                "Format b64, but character 4 of the text");
+	wbxml_data(&b, "b64", "QUJ", 3, true);
+	expect_fail_lim(b.data, b.len, NULL, NULL, DMSC_DM_MALFORMED,
+	                "Format b64, but character 3 of the text");
 	free(b.data);
 }
 END_TEST
@@ -2014,6 +2104,7 @@ static Suite *canon_suite(void)
 	tcase_add_test(rules, test_opaque_mixing);
 	tcase_add_test(rules, test_many_data);
 	tcase_add_test(rules, test_opaque_by_format);
+	tcase_add_test(rules, test_canonical_base64_kept);
 	tcase_add_test(rules, test_opaque_elsewhere_is_text);
 	tcase_add_test(rules, test_tnds_value_format);
 	tcase_add_test(rules, test_data_errors);
