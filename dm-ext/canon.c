@@ -1055,6 +1055,15 @@ static int stream_failed(const dmsc_canon_stream *s, dmsc_dm_error *err)
 	return s->status;
 }
 
+/* Free the held input, wiped first: a SyncML header may carry a
+ * credential (<Cred> with auth-basic is user:password in Base64). */
+static void held_release(dmsc_canon_stream *s)
+{
+	if (s->held != NULL)
+		explicit_bzero(s->held, s->cap);
+	xmlFree(s->held);
+}
+
 static int hold(dmsc_canon_stream *s, const unsigned char *buf, size_t len,
                 dmsc_dm_error *err)
 {
@@ -1071,11 +1080,15 @@ static int hold(dmsc_canon_stream *s, const unsigned char *buf, size_t len,
 
 		while (cap < s->len + len)
 			cap = cap > limit / 2 ? limit : cap * 2;
-		grown = xmlRealloc(s->held, cap);
+		/* Not xmlRealloc: the old block is wiped before it goes. */
+		grown = xmlMalloc(cap);
 		if (grown == NULL)
 			return stream_fail(s, dmsc_dm_fail(&e, DMSC_DM_NOMEM,
 			                   DMSC_DM_NO_OFFSET, 0, "out of memory"),
 			                   &e, err);
+		if (s->len > 0)
+			memcpy(grown, s->held, s->len);
+		held_release(s);
 		s->held = grown;
 		s->cap = cap;
 	}
@@ -1110,7 +1123,7 @@ static int decided(dmsc_canon_stream *s, int repr, dmsc_dm_error *err)
 		                   "expected a DM message to select a unit from: "
 		                   "the input is opaque data"), &e, err);
 	rc = pass(s, s->held, s->len, err);
-	xmlFree(s->held);
+	held_release(s);
 	s->held = NULL;
 	s->len = s->cap = 0;
 	return rc;
@@ -1194,7 +1207,7 @@ void dmsc_canon_stream_free(dmsc_canon_stream *s)
 {
 	if (s == NULL)
 		return;
-	xmlFree(s->held);
+	held_release(s);
 	xmlFree(s->cmdid);
 	xmlFree(s);
 }
