@@ -121,6 +121,19 @@ const char *dmsc_mgf_digest_name(CK_RSA_PKCS_MGF_TYPE mgf)
     }
 }
 
+/* The digest of a typed HMAC key. */
+static const char *hmac_key_digest(CK_KEY_TYPE key_type)
+{
+    switch (key_type) {
+    case CKK_MD5_HMAC: return "MD5";
+    case CKK_SHA_1_HMAC: return "SHA1";
+    case CKK_SHA256_HMAC: return "SHA256";
+    case CKK_SHA384_HMAC: return "SHA384";
+    case CKK_SHA512_HMAC: return "SHA512";
+    default: return NULL;
+    }
+}
+
 bool dmsc_mech_key_ok(const dmsc_mech *m, CK_KEY_TYPE key_type)
 {
     switch (m->kind) {
@@ -132,14 +145,12 @@ bool dmsc_mech_key_ok(const dmsc_mech *m, CK_KEY_TYPE key_type)
         return key_type == CKK_EC;
     case MK_EDDSA:
         return key_type == CKK_EC_EDWARDS;
-    case MK_HMAC:
-        /* A generic secret serves any HMAC; a typed HMAC key its own. */
-        return key_type == CKK_GENERIC_SECRET ||
-               (key_type == CKK_MD5_HMAC && m->type == CKM_MD5_HMAC) ||
-               (key_type == CKK_SHA_1_HMAC && m->type == CKM_SHA_1_HMAC) ||
-               (key_type == CKK_SHA256_HMAC && !strcmp(m->md, "SHA256")) ||
-               (key_type == CKK_SHA384_HMAC && m->type == CKM_SHA384_HMAC) ||
-               (key_type == CKK_SHA512_HMAC && m->type == CKM_SHA512_HMAC);
+    case MK_HMAC: {
+        /* A generic secret serves any HMAC; a typed HMAC key the HMACs of
+         * its digest (CKK_SHA256_HMAC: CKM_SHA256_HMAC and the DM one). */
+        const char *md = hmac_key_digest(key_type);
+        return key_type == CKK_GENERIC_SECRET || (md != NULL && strcmp(md, m->md) == 0);
+    }
     case MK_AES_GCM:
     case MK_AES_CBC_PAD:
     case MK_AES_WRAP_PAD:
