@@ -347,3 +347,16 @@ drv_batch() {
     [ "$st" -eq 0 ] || fail "p11-driver exited with status $st running: $*" \
         "output:" "$(indent <<<"$BATCH_OUT")" "stderr:" "$(indent <"$TEST_TMP/batch.err")"
 }
+
+# imsi_key_hex DIGITS: the semi-octet IMSI key in hex (TS 24.008 10.5.1.4
+# without its length byte), written independently of dmsc: the digits
+# preceded by the nibble 9 (odd count) or 1 (even count, then a trailing F),
+# each pair of nibbles swapped.
+imsi_key_hex() {
+    local d=$1 s out='' i
+    if [ $((${#d} % 2)) -eq 1 ]; then s="9$d"; else s="1${d}F"; fi
+    for ((i = 0; i < ${#s}; i += 2)); do
+        out+="${s:i+1:1}${s:i:1}"
+    done
+    printf '%s' "$out"
+}

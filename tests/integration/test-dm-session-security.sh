@@ -113,17 +113,6 @@ hmac_sha1() { # KEYHEX FILE: upper-case hex, as senders write MAC=
     openssl dgst -sha1 -mac HMAC -macopt "hexkey:$1" "$2" | sed 's/.*= *//' | tr a-f A-F
 }
 
-# The semi-octet IMSI key (TS 24.008 10.5.1.4 without its length byte),
-# written independently of dmsc: the digits preceded by the nibble 9 (odd
-# count) or 1 (even count, then a trailing F), each pair of nibbles swapped.
-imsi_key_hex() {
-    local d=$1 s out='' i
-    if [ $((${#d} % 2)) -eq 1 ]; then s="9$d"; else s="1${d}F"; fi
-    for ((i = 0; i < ${#s}; i += 2)); do
-        out+="${s:i+1:1}${s:i:1}"
-    done
-    printf '%s' "$out"
-}
 
 # A Base64 or hex text with its character at INDEX changed to another
 # one of the same alphabet.

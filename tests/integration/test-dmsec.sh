@@ -56,17 +56,6 @@ hexsha1mac() { # KEYHEX FILE: HMAC-SHA1 in upper-case hex
 }
 tohex() { od -An -v -tx1 | tr -d ' \n' | tr a-f A-F; }
 
-# The semi-octet IMSI key, written independently of dmsc: the digits
-# preceded by the nibble 9 (odd count) or 1 (even count, then a trailing
-# F), each pair of nibbles swapped.
-imsi_key_hex() {
-    local d=$1 s out='' i
-    if [ $((${#d} % 2)) -eq 1 ]; then s="9$d"; else s="1${d}F"; fi
-    for ((i = 0; i < ${#s}; i += 2)); do
-        out+="${s:i+1:1}${s:i:1}"
-    done
-    printf '%s' "$out"
-}
 
 # ------------------------------------------------------------ auth-md5
 
