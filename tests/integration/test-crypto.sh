@@ -23,6 +23,8 @@ if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=crypto-lib.sh
+. "$(dirname "$0")/crypto-lib.sh"
 
 check_module
 need_cmd openssl xxd cmp
@@ -38,28 +40,6 @@ D=$TEST_TMP
 init_app app1 "$SO" "$PIN"
 
 # ------------------------------------------------------------------ helpers
-
-# ossl_ok WHAT ARGS...: an openssl command must succeed.
-ossl_ok() {
-    local what=$1
-    shift
-    if ! "$@" >"$D/ossl.out" 2>&1; then
-        fail "$what: openssl refused it" "command: $*" "output:" "$(indent <"$D/ossl.out")"
-    fi
-}
-
-# flip_bit IN OUT: OUT is IN with one bit (in its middle byte) flipped.
-flip_bit() {
-    local hx pos c
-    hx=$(xxd -p "$1" | tr -d '\n')
-    pos=$((${#hx} / 2))
-    c=${hx:pos:1}
-    hx="${hx:0:pos}$(printf '%x' $((16#$c ^ 1)))${hx:pos+1}"
-    xxd -r -p <<<"$hx" >"$2"
-}
-
-# hexof FILE: the file's bytes in hex, one line.
-hexof() { xxd -p "$1" | tr -d '\n'; }
 
 # sign_ok ID MECH IN OUT [ARGS...]: pkcs11-tool signs IN with key ID.
 sign_ok() {
@@ -118,53 +98,6 @@ access_of() {
         /^[A-Z][a-z]+ (Key )?[Oo]bject/ { inb = (index($0, cls) == 1); lab = "" }
         inb && /^  label: / { lab = $0; sub(/^  label: +/, "", lab) }
         inb && /^  Access: / && lab == want { a = $0; sub(/^  Access: +/, "", a); print a }' <<<"$OUT")
-}
-
-# ec_point ID: sets POINT to the hex of the EC point (CKA_EC_POINT
-# without its OCTET STRING header) of the public key with that ID, from -O.
-POINT=
-ec_point() {
-    local hx
-    p11_ok "list public keys (-O --type pubkey)" "${T[@]}" -O --type pubkey
-    hx=$(awk -v want="$1" '/^Public Key Object/ { pt = "" }
-        /^  EC_POINT: / { pt = $2 }
-        /^  ID: / && $2 == want { print pt }' <<<"$OUT")
-    [ -n "$hx" ] || fail "no EC_POINT shown for public key $1" "output:" "$(indent <<<"$OUT")"
-    case $hx in
-    04[0-7]*) hx=${hx:4} ;; # short form length
-    0481*) hx=${hx:6} ;;
-    0482*) hx=${hx:8} ;;
-    *) fail "public key $1: CKA_EC_POINT is not a DER OCTET STRING" "EC_POINT: $hx" ;;
-    esac
-    POINT=$hx
-}
-
-# ec_spki ID CURVE OUT: OUT is the SubjectPublicKeyInfo (PEM) built from
-# the token's CKA_EC_POINT on the named curve.
-ec_spki() {
-    local pt
-    ec_point "$1"
-    pt=$POINT
-    cat >"$D/spki.cnf" <<EOF
-asn1 = SEQUENCE:spki
-[spki]
-alg = SEQUENCE:alg
-key = FORMAT:HEX,BITSTRING:$pt
-[alg]
-oid = OID:id-ecPublicKey
-curve = OID:$2
-EOF
-    ossl_ok "build the SubjectPublicKeyInfo of EC key $1" openssl asn1parse -genconf "$D/spki.cnf" -out "$D/spki.der" -noout
-    ossl_ok "openssl reads the EC public key $1" openssl pkey -pubin -inform DER -in "$D/spki.der" -out "$3"
-}
-
-# read_pub ID OUT: the public key read from the token (--read-object
-# --type pubkey: DER SubjectPublicKeyInfo; pkcs11-tool 0.23 writes PEM
-# for Ed25519), as PEM.
-read_pub() {
-    rm -f "$D/pub.raw"
-    p11_ok "read public key $1" "${T[@]}" --read-object --type pubkey --id "$1" -o "$D/pub.raw"
-    ossl_ok "openssl reads public key $1 from the token" openssl pkey -pubin -in "$D/pub.raw" -out "$2"
 }
 
 pub_text() { openssl pkey -pubin -in "$1" -noout -text 2>&1; }

@@ -36,6 +36,8 @@ if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=crypto-lib.sh
+. "$(dirname "$0")/crypto-lib.sh"
 
 check_module
 need_cmd openssl xxd cmp sha256sum perl
@@ -72,26 +74,6 @@ GROUPS_ALL="replace binary attrs tnds"
 init_app app1 "$SO" "$PIN"
 
 # ------------------------------------------------------------------ helpers
-
-ossl_ok() {
-    local what=$1
-    shift
-    if ! "$@" >"$D/ossl.out" 2>&1; then
-        fail "$what: openssl refused it" "command: $*" "output:" "$(indent <"$D/ossl.out")"
-    fi
-}
-
-hexof() { xxd -p "$1" | tr -d '\n'; }
-
-# flip_bit IN OUT: OUT is IN with one bit (in its middle byte) flipped.
-flip_bit() {
-    local hx pos c
-    hx=$(hexof "$1")
-    pos=$((${#hx} / 2))
-    c=${hx:pos:1}
-    hx="${hx:0:pos}$(printf '%x' $((16#$c ^ 1)))${hx:pos+1}"
-    xxd -r -p <<<"$hx" >"$2"
-}
 
 # pkcs11-tool 0.23 looks for a private key to sign and a public key to
 # verify with any mechanism it does not know, so it cannot run
@@ -196,39 +178,6 @@ r = INTEGER:0x${hx:0:n}
 s = INTEGER:0x${hx:n}
 EOF
     ossl_ok "convert an ECDSA signature to DER" openssl asn1parse -genconf "$D/sig.cnf" -out "$2" -noout
-}
-
-# read_pub ID OUT: the public key from the token (--read-object), as PEM.
-read_pub() {
-    rm -f "$D/pub.raw"
-    p11_ok "read public key $1" "${T[@]}" --read-object --type pubkey --id "$1" -o "$D/pub.raw"
-    ossl_ok "openssl reads public key $1 from the token" openssl pkey -pubin -in "$D/pub.raw" -out "$2"
-}
-
-# ec_spki ID CURVE OUT: the EC public key as PEM, built from CKA_EC_POINT
-# (pkcs11-tool 0.23 cannot --read-object a P-384 public key).
-ec_spki() {
-    local hx
-    p11_ok "list public keys (-O --type pubkey)" "${T[@]}" -O --type pubkey
-    hx=$(awk -v want="$1" '/^Public Key Object/ { pt = "" }
-        /^  EC_POINT: / { pt = $2 }
-        /^  ID: / && $2 == want { print pt }' <<<"$OUT")
-    case $hx in
-    04[0-7]*) hx=${hx:4} ;;
-    0481*) hx=${hx:6} ;;
-    *) fail "public key $1: no CKA_EC_POINT as a DER OCTET STRING in -O" "EC_POINT: '$hx'" ;;
-    esac
-    cat >"$D/spki.cnf" <<EOF
-asn1 = SEQUENCE:spki
-[spki]
-alg = SEQUENCE:alg
-key = FORMAT:HEX,BITSTRING:$hx
-[alg]
-oid = OID:id-ecPublicKey
-curve = OID:$2
-EOF
-    ossl_ok "build the SubjectPublicKeyInfo of EC key $1" openssl asn1parse -genconf "$D/spki.cnf" -out "$D/spki.der" -noout
-    ossl_ok "openssl reads the EC public key $1" openssl pkey -pubin -inform DER -in "$D/spki.der" -out "$3"
 }
 
 # ossl_verify MECH SIG FILE: openssl verifies the token's signature (or
