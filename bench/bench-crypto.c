@@ -62,6 +62,8 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include "bench-util.h"
+#include "ossl-bench.h"
 #include "p11-bench.h"
 
 #include <dlfcn.h>
@@ -187,56 +189,15 @@ struct worker {
 	double end;
 };
 
-static const char *progname = "bench-crypto";
+const char *const bench_progname = "bench-crypto";
 
 /* ---- errors ---------------------------------------------------------- */
-
-static _Noreturn void fail(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static _Noreturn void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", progname);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
 
 static void check_rv(const struct module *m, const char *function, CK_RV rv)
 {
 	if (rv != CKR_OK)
-		fail("%s: %s failed: CKR 0x%08lx", m->name, function,
+		bench_fail("%s: %s failed: CKR 0x%08lx", m->name, function,
 		     (unsigned long)rv);
-}
-
-static _Noreturn void ossl_fail(const char *what)
-{
-	fflush(stdout);
-	fprintf(stderr, "%s: openssl: %s failed\n", progname, what);
-	ERR_print_errors_fp(stderr);
-	exit(1);
-}
-
-static void *xmalloc(size_t size)
-{
-	void *p = malloc(size ? size : 1);
-
-	if (!p)
-		fail("out of memory");
-	return p;
-}
-
-static double now_secs(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* ---- raw OpenSSL operations ----------------------------------------- */
@@ -250,11 +211,11 @@ static size_t ossl_sign(EVP_PKEY *pkey, const EVP_MD *md,
 	size_t sig_len = sig_size;
 
 	if (!ctx)
-		ossl_fail("EVP_MD_CTX_new");
+		bench_ossl_fail("EVP_MD_CTX_new");
 	if (EVP_DigestSignInit(ctx, NULL, md, NULL, pkey) != 1)
-		ossl_fail("EVP_DigestSignInit");
+		bench_ossl_fail("EVP_DigestSignInit");
 	if (EVP_DigestSign(ctx, sig, &sig_len, data, len) != 1)
-		ossl_fail("EVP_DigestSign");
+		bench_ossl_fail("EVP_DigestSign");
 	EVP_MD_CTX_free(ctx);
 	return sig_len;
 }
@@ -268,9 +229,9 @@ static int ossl_verify(EVP_PKEY *pkey, const EVP_MD *md,
 	int ok;
 
 	if (!ctx)
-		ossl_fail("EVP_MD_CTX_new");
+		bench_ossl_fail("EVP_MD_CTX_new");
 	if (EVP_DigestVerifyInit(ctx, NULL, md, NULL, pkey) != 1)
-		ossl_fail("EVP_DigestVerifyInit");
+		bench_ossl_fail("EVP_DigestVerifyInit");
 	ok = EVP_DigestVerify(ctx, sig, sig_len, data, len);
 	EVP_MD_CTX_free(ctx);
 	ERR_clear_error();
@@ -290,14 +251,14 @@ static void ossl_hmac(const unsigned char *data, size_t len,
 	size_t mac_len = 0;
 
 	if (!ctx)
-		ossl_fail("EVP_MAC_CTX_new");
+		bench_ossl_fail("EVP_MAC_CTX_new");
 	if (EVP_MAC_init(ctx, mat.hmac_key, sizeof mat.hmac_key, params) != 1)
-		ossl_fail("EVP_MAC_init");
+		bench_ossl_fail("EVP_MAC_init");
 	if (EVP_MAC_update(ctx, data, len) != 1)
-		ossl_fail("EVP_MAC_update");
+		bench_ossl_fail("EVP_MAC_update");
 	if (EVP_MAC_final(ctx, mac, &mac_len, SHA256_LEN) != 1 ||
 	    mac_len != SHA256_LEN)
-		ossl_fail("EVP_MAC_final");
+		bench_ossl_fail("EVP_MAC_final");
 	EVP_MAC_CTX_free(ctx);
 }
 
@@ -308,7 +269,7 @@ static void ossl_sha256(const unsigned char *data, size_t len,
 
 	if (EVP_Digest(data, len, digest, &digest_len, mat.sha256, NULL) != 1 ||
 	    digest_len != SHA256_LEN)
-		ossl_fail("EVP_Digest");
+		bench_ossl_fail("EVP_Digest");
 }
 
 static void ossl_op(enum op_kind op)
@@ -319,12 +280,12 @@ static void ossl_op(enum op_kind op)
 	case OP_RSA_SIGN:
 		if (ossl_sign(mat.rsa, mat.sha256, mat.msg, MSG_LEN, out,
 			      sizeof out) != RSA_SIG_LEN)
-			ossl_fail("RSA signature length");
+			bench_ossl_fail("RSA signature length");
 		break;
 	case OP_RSA_VERIFY:
 		if (!ossl_verify(mat.rsa, mat.sha256, mat.msg, MSG_LEN,
 				 mat.rsa_sig, sizeof mat.rsa_sig))
-			ossl_fail("RSA verify");
+			bench_ossl_fail("RSA verify");
 		break;
 	case OP_EC_SIGN:
 		ossl_sign(mat.ec, mat.sha256, mat.msg, MSG_LEN, out,
@@ -333,17 +294,17 @@ static void ossl_op(enum op_kind op)
 	case OP_EC_VERIFY:
 		if (!ossl_verify(mat.ec, mat.sha256, mat.msg, MSG_LEN,
 				 mat.ec_sig_der, mat.ec_sig_der_len))
-			ossl_fail("ECDSA verify");
+			bench_ossl_fail("ECDSA verify");
 		break;
 	case OP_ED_SIGN:
 		if (ossl_sign(mat.ed, NULL, mat.msg, MSG_LEN, out,
 			      sizeof out) != ED_SIG_LEN)
-			ossl_fail("Ed25519 signature length");
+			bench_ossl_fail("Ed25519 signature length");
 		break;
 	case OP_ED_VERIFY:
 		if (!ossl_verify(mat.ed, NULL, mat.msg, MSG_LEN, mat.ed_sig,
 				 sizeof mat.ed_sig))
-			ossl_fail("Ed25519 verify");
+			bench_ossl_fail("Ed25519 verify");
 		break;
 	case OP_HMAC:
 		ossl_hmac(mat.hmac_data, HMAC_DATA_LEN, out);
@@ -369,10 +330,10 @@ static size_t ecdsa_raw_to_der(const unsigned char raw[EC_SIG_LEN],
 	int len;
 
 	if (!sig || !r || !s || ECDSA_SIG_set0(sig, r, s) != 1)
-		ossl_fail("ECDSA_SIG_set0");
+		bench_ossl_fail("ECDSA_SIG_set0");
 	len = i2d_ECDSA_SIG(sig, NULL);
 	if (len <= 0 || len > EC_DER_SIG_MAX || i2d_ECDSA_SIG(sig, &p) != len)
-		ossl_fail("i2d_ECDSA_SIG");
+		bench_ossl_fail("i2d_ECDSA_SIG");
 	ECDSA_SIG_free(sig);
 	return (size_t)len;
 }
@@ -385,11 +346,11 @@ static void ecdsa_der_to_raw(const unsigned char *der, size_t der_len,
 	const BIGNUM *r, *s;
 
 	if (!sig)
-		ossl_fail("d2i_ECDSA_SIG");
+		bench_ossl_fail("d2i_ECDSA_SIG");
 	ECDSA_SIG_get0(sig, &r, &s);
 	if (BN_bn2binpad(r, raw, EC_FIELD_LEN) != EC_FIELD_LEN ||
 	    BN_bn2binpad(s, raw + EC_FIELD_LEN, EC_FIELD_LEN) != EC_FIELD_LEN)
-		ossl_fail("BN_bn2binpad");
+		bench_ossl_fail("BN_bn2binpad");
 	ECDSA_SIG_free(sig);
 }
 
@@ -400,20 +361,6 @@ struct blob {
 	size_t len;
 };
 
-static struct blob bn_param(EVP_PKEY *pkey, const char *name)
-{
-	BIGNUM *bn = NULL;
-	struct blob b;
-
-	if (EVP_PKEY_get_bn_param(pkey, name, &bn) != 1)
-		ossl_fail(name);
-	b.len = (size_t)BN_num_bytes(bn);
-	b.data = xmalloc(b.len);
-	BN_bn2bin(bn, b.data);
-	BN_clear_free(bn);
-	return b;
-}
-
 /* A big number as exactly `len` big-endian bytes. */
 static struct blob bn_param_padded(EVP_PKEY *pkey, const char *name,
 				   size_t len)
@@ -422,11 +369,11 @@ static struct blob bn_param_padded(EVP_PKEY *pkey, const char *name,
 	struct blob b;
 
 	if (EVP_PKEY_get_bn_param(pkey, name, &bn) != 1)
-		ossl_fail(name);
+		bench_ossl_fail(name);
 	b.len = len;
-	b.data = xmalloc(len);
+	b.data = bench_xmalloc(len);
 	if (BN_bn2binpad(bn, b.data, (int)len) != (int)len)
-		ossl_fail("BN_bn2binpad");
+		bench_ossl_fail("BN_bn2binpad");
 	BN_clear_free(bn);
 	return b;
 }
@@ -437,9 +384,9 @@ static struct blob der_octet_string(const unsigned char *value, size_t len)
 	struct blob b;
 
 	if (len >= 128)
-		fail("EC point too long");
+		bench_fail("EC point too long");
 	b.len = len + 2;
-	b.data = xmalloc(b.len);
+	b.data = bench_xmalloc(b.len);
 	b.data[0] = 0x04;
 	b.data[1] = (unsigned char)len;
 	memcpy(b.data + 2, value, len);
@@ -462,49 +409,49 @@ static void make_material(void)
 
 	mat.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	if (!mat.sha256)
-		ossl_fail("EVP_MD_fetch SHA256");
+		bench_ossl_fail("EVP_MD_fetch SHA256");
 	mat.hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	if (!mat.hmac)
-		ossl_fail("EVP_MAC_fetch HMAC");
+		bench_ossl_fail("EVP_MAC_fetch HMAC");
 
 	mat.rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)RSA_BITS);
 	if (!mat.rsa)
-		ossl_fail("RSA-2048 key generation");
+		bench_ossl_fail("RSA-2048 key generation");
 	mat.ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	if (!mat.ec)
-		ossl_fail("P-256 key generation");
+		bench_ossl_fail("P-256 key generation");
 	mat.ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	if (!mat.ed)
-		ossl_fail("Ed25519 key generation");
+		bench_ossl_fail("Ed25519 key generation");
 
-	mat.big = xmalloc(DIGEST_DATA_LEN);
+	mat.big = bench_xmalloc(DIGEST_DATA_LEN);
 	if (RAND_bytes(mat.hmac_key, sizeof mat.hmac_key) != 1 ||
 	    RAND_bytes(mat.msg, sizeof mat.msg) != 1 ||
 	    RAND_bytes(mat.hmac_data, sizeof mat.hmac_data) != 1 ||
 	    RAND_bytes(mat.big, DIGEST_DATA_LEN) != 1)
-		ossl_fail("RAND_bytes");
+		bench_ossl_fail("RAND_bytes");
 
 	/* OpenSSL's reference outputs, each checked by OpenSSL itself. */
 	if (ossl_sign(mat.rsa, mat.sha256, mat.msg, MSG_LEN, mat.rsa_sig,
 		      sizeof mat.rsa_sig) != RSA_SIG_LEN ||
 	    !ossl_verify(mat.rsa, mat.sha256, mat.msg, MSG_LEN, mat.rsa_sig,
 			 sizeof mat.rsa_sig))
-		ossl_fail("RSA reference signature");
+		bench_ossl_fail("RSA reference signature");
 	mat.ec_sig_der_len = ossl_sign(mat.ec, mat.sha256, mat.msg, MSG_LEN,
 				       mat.ec_sig_der, sizeof mat.ec_sig_der);
 	if (!ossl_verify(mat.ec, mat.sha256, mat.msg, MSG_LEN, mat.ec_sig_der,
 			 mat.ec_sig_der_len))
-		ossl_fail("ECDSA reference signature");
+		bench_ossl_fail("ECDSA reference signature");
 	ecdsa_der_to_raw(mat.ec_sig_der, mat.ec_sig_der_len, mat.ec_sig_raw);
 	/* The r || s form must convert back to a valid DER signature. */
 	der_len = ecdsa_raw_to_der(mat.ec_sig_raw, der);
 	if (!ossl_verify(mat.ec, mat.sha256, mat.msg, MSG_LEN, der, der_len))
-		ossl_fail("ECDSA r||s round trip");
+		bench_ossl_fail("ECDSA r||s round trip");
 	if (ossl_sign(mat.ed, NULL, mat.msg, MSG_LEN, mat.ed_sig,
 		      sizeof mat.ed_sig) != ED_SIG_LEN ||
 	    !ossl_verify(mat.ed, NULL, mat.msg, MSG_LEN, mat.ed_sig,
 			 sizeof mat.ed_sig))
-		ossl_fail("Ed25519 reference signature");
+		bench_ossl_fail("Ed25519 reference signature");
 	ossl_hmac(mat.hmac_data, HMAC_DATA_LEN, mat.hmac_mac);
 	ossl_sha256(mat.big, DIGEST_DATA_LEN, mat.big_digest);
 }
@@ -524,12 +471,12 @@ static void free_material(void)
 
 static void load_module(struct module *m)
 {
-	m->p11 = bench_load_module(progname, m->name, m->path, &m->dl);
+	m->p11 = bench_load_module(bench_progname, m->name, m->path, &m->dl);
 }
 
 static CK_SLOT_ID find_bench_slot(struct module *m)
 {
-	return bench_find_token(progname, m->name, m->p11, BENCH_TOKEN_LABEL);
+	return bench_find_token(bench_progname, m->name, m->p11, BENCH_TOKEN_LABEL);
 }
 
 /* Whether the token offers `mech`; any error but "no such mechanism" fails. */
@@ -548,7 +495,7 @@ static void require_mechanism(struct module *m, CK_MECHANISM_TYPE mech,
 			      const char *name)
 {
 	if (!has_mechanism(m, mech))
-		fail("%s: the token does not offer %s", m->name, name);
+		bench_fail("%s: the token does not offer %s", m->name, name);
 }
 
 static void open_module(struct module *m)
@@ -603,7 +550,7 @@ static CK_OBJECT_HANDLE create_object(struct module *m, const char *what,
 	CK_RV rv = m->p11->C_CreateObject(m->session, template, count, &handle);
 
 	if (rv != CKR_OK)
-		fail("%s: C_CreateObject (%s) failed: CKR 0x%08lx", m->name,
+		bench_fail("%s: C_CreateObject (%s) failed: CKR 0x%08lx", m->name,
 		     what, (unsigned long)rv);
 	return handle;
 }
@@ -615,56 +562,12 @@ static CK_OBJECT_HANDLE create_object(struct module *m, const char *what,
 
 static void import_rsa(struct module *m)
 {
-	CK_OBJECT_CLASS priv_class = CKO_PRIVATE_KEY, pub_class = CKO_PUBLIC_KEY;
-	CK_KEY_TYPE type = CKK_RSA;
-	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-	char label[] = "bench-rsa2048";
-	struct blob n = bn_param(mat.rsa, OSSL_PKEY_PARAM_RSA_N);
-	struct blob e = bn_param(mat.rsa, OSSL_PKEY_PARAM_RSA_E);
-	struct blob d = bn_param(mat.rsa, OSSL_PKEY_PARAM_RSA_D);
-	struct blob p = bn_param(mat.rsa, OSSL_PKEY_PARAM_RSA_FACTOR1);
-	struct blob q = bn_param(mat.rsa, OSSL_PKEY_PARAM_RSA_FACTOR2);
-	struct blob dp = bn_param(mat.rsa, OSSL_PKEY_PARAM_RSA_EXPONENT1);
-	struct blob dq = bn_param(mat.rsa, OSSL_PKEY_PARAM_RSA_EXPONENT2);
-	struct blob qinv = bn_param(mat.rsa, OSSL_PKEY_PARAM_RSA_COEFFICIENT1);
-	CK_ATTRIBUTE priv[] = {
-		ATTR_VAL(CKA_CLASS, priv_class),
-		ATTR_VAL(CKA_KEY_TYPE, type),
-		ATTR_VAL(CKA_TOKEN, no),
-		ATTR_VAL(CKA_PRIVATE, yes),
-		ATTR_VAL(CKA_SENSITIVE, yes),
-		ATTR_VAL(CKA_SIGN, yes),
-		ATTR(CKA_LABEL, label, sizeof label - 1),
-		ATTR_BLOB(CKA_MODULUS, n),
-		ATTR_BLOB(CKA_PUBLIC_EXPONENT, e),
-		ATTR_BLOB(CKA_PRIVATE_EXPONENT, d),
-		ATTR_BLOB(CKA_PRIME_1, p),
-		ATTR_BLOB(CKA_PRIME_2, q),
-		ATTR_BLOB(CKA_EXPONENT_1, dp),
-		ATTR_BLOB(CKA_EXPONENT_2, dq),
-		ATTR_BLOB(CKA_COEFFICIENT, qinv),
-	};
-	CK_ATTRIBUTE pub[] = {
-		ATTR_VAL(CKA_CLASS, pub_class),
-		ATTR_VAL(CKA_KEY_TYPE, type),
-		ATTR_VAL(CKA_TOKEN, no),
-		ATTR_VAL(CKA_PRIVATE, no),
-		ATTR_VAL(CKA_VERIFY, yes),
-		ATTR(CKA_LABEL, label, sizeof label - 1),
-		ATTR_BLOB(CKA_MODULUS, n),
-		ATTR_BLOB(CKA_PUBLIC_EXPONENT, e),
-	};
+	struct bench_rsa_templates t;
 
-	m->rsa_priv = create_object(m, "RSA-2048 private key", priv, COUNT(priv));
-	m->rsa_pub = create_object(m, "RSA-2048 public key", pub, COUNT(pub));
-	blob_free(&n);
-	blob_free(&e);
-	blob_free(&d);
-	blob_free(&p);
-	blob_free(&q);
-	blob_free(&dp);
-	blob_free(&dq);
-	blob_free(&qinv);
+	bench_rsa_templates(&t, mat.rsa, "bench-rsa2048");
+	m->rsa_priv = create_object(m, "RSA-2048 private key", t.priv, COUNT(t.priv));
+	m->rsa_pub = create_object(m, "RSA-2048 public key", t.pub, COUNT(t.pub));
+	bench_rsa_templates_free(&t);
 }
 
 static void import_ec(struct module *m)
@@ -683,7 +586,7 @@ static void import_ec(struct module *m)
 					    point, sizeof point,
 					    &point_len) != 1 ||
 	    point_len != sizeof point || point[0] != 0x04)
-		ossl_fail("P-256 uncompressed public point");
+		bench_ossl_fail("P-256 uncompressed public point");
 	ec_point = der_octet_string(point, point_len);
 
 	CK_ATTRIBUTE priv[] = {
@@ -728,7 +631,7 @@ static void import_ed25519(struct module *m)
 	    seed_len != ED_KEY_LEN ||
 	    EVP_PKEY_get_raw_public_key(mat.ed, pub_raw, &pub_len) != 1 ||
 	    pub_len != ED_KEY_LEN)
-		ossl_fail("Ed25519 raw keys");
+		bench_ossl_fail("Ed25519 raw keys");
 	ec_point = der_octet_string(pub_raw, pub_len);
 
 	CK_ATTRIBUTE priv[] = {
@@ -893,7 +796,7 @@ static void expect_len(const struct module *m, const char *what,
 		       CK_ULONG got, CK_ULONG want)
 {
 	if (got != want)
-		fail("%s: %s returned %lu bytes, expected %lu", m->name, what,
+		bench_fail("%s: %s returned %lu bytes, expected %lu", m->name, what,
 		     (unsigned long)got, (unsigned long)want);
 }
 
@@ -962,7 +865,7 @@ static unsigned check_failures;
 static void check(const struct module *m, bool ok, const char *what)
 {
 	if (!ok) {
-		fprintf(stderr, "%s: CHECK FAILED: %s: %s\n", progname,
+		fprintf(stderr, "%s: CHECK FAILED: %s: %s\n", bench_progname,
 			m->name, what);
 		check_failures++;
 	}
@@ -974,7 +877,7 @@ static void check_rejects(const struct module *m, CK_RV rv, const char *what)
 	if (rv != CKR_SIGNATURE_INVALID) {
 		fprintf(stderr,
 			"%s: CHECK FAILED: %s: %s: C_Verify returned CKR 0x%08lx, expected CKR_SIGNATURE_INVALID\n",
-			progname, m->name, what, (unsigned long)rv);
+			bench_progname, m->name, what, (unsigned long)rv);
 		check_failures++;
 	}
 }
@@ -1061,18 +964,10 @@ static void check_module(struct module *m)
 	close_session(m, s);
 	if (check_failures == before)
 		fprintf(stderr, "%s: %s: outputs checked against OpenSSL: ok\n",
-			progname, m->name);
+			bench_progname, m->name);
 }
 
 /* ---- timing ------------------------------------------------------------ */
-
-static void barrier_wait(pthread_barrier_t *b)
-{
-	int rc = pthread_barrier_wait(b);
-
-	if (rc != 0 && rc != PTHREAD_BARRIER_SERIAL_THREAD)
-		fail("pthread_barrier_wait failed");
-}
 
 static void *worker_main(void *arg)
 {
@@ -1084,10 +979,10 @@ static void *worker_main(void *arg)
 
 	if (c->m)
 		s = open_session(c->m);
-	barrier_wait(&c->barrier);	/* all set up */
-	barrier_wait(&c->barrier);	/* main has set the deadline */
+	bench_barrier_wait(&c->barrier);	/* all set up */
+	bench_barrier_wait(&c->barrier);	/* main has set the deadline */
 	deadline = c->deadline;
-	for (t = now_secs(); t < deadline; t = now_secs()) {
+	for (t = bench_now_secs(); t < deadline; t = bench_now_secs()) {
 		if (c->m)
 			p11_op(c->m, s, c->op);
 		else
@@ -1111,23 +1006,23 @@ static double run_cell(enum op_kind op, struct module *m, unsigned nthreads,
 	double last_end;
 
 	if (nthreads > MAX_THREADS)
-		fail("too many threads");
+		bench_fail("too many threads");
 	if (pthread_barrier_init(&c.barrier, NULL, nthreads + 1) != 0)
-		fail("pthread_barrier_init failed");
+		bench_fail("pthread_barrier_init failed");
 	for (unsigned i = 0; i < nthreads; i++) {
 		workers[i] = (struct worker){ .cell = &c };
 		if (pthread_create(&workers[i].thread, NULL, worker_main,
 				   &workers[i]) != 0)
-			fail("pthread_create failed");
+			bench_fail("pthread_create failed");
 	}
-	barrier_wait(&c.barrier);
-	c.start = now_secs();
+	bench_barrier_wait(&c.barrier);
+	c.start = bench_now_secs();
 	c.deadline = c.start + seconds;
-	barrier_wait(&c.barrier);
+	bench_barrier_wait(&c.barrier);
 	last_end = c.start;
 	for (unsigned i = 0; i < nthreads; i++) {
 		if (pthread_join(workers[i].thread, NULL) != 0)
-			fail("pthread_join failed");
+			bench_fail("pthread_join failed");
 		total += workers[i].count;
 		if (workers[i].end > last_end)
 			last_end = workers[i].end;
@@ -1236,7 +1131,7 @@ static _Noreturn void usage(void)
 	fprintf(stderr,
 		"usage: %s [--seconds S] NAME=MODULE_PATH ...\n"
 		"  Each module needs an initialised token labelled \"%s\" with user PIN \"%s\".\n",
-		progname, BENCH_TOKEN_LABEL, BENCH_USER_PIN);
+		bench_progname, BENCH_TOKEN_LABEL, BENCH_USER_PIN);
 	exit(2);
 }
 
@@ -1255,26 +1150,26 @@ static void parse_args(int argc, char **argv, struct options *opt)
 			opt->seconds = strtod(argv[i], &end);
 			if (end == argv[i] || *end != '\0' ||
 			    !(opt->seconds > 0.0) || opt->seconds > 3600.0)
-				fail("--seconds: want a number of seconds above 0, got \"%s\"",
+				bench_fail("--seconds: want a number of seconds above 0, got \"%s\"",
 				     argv[i]);
 		} else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
 			usage();
 		} else if (arg[0] == '-') {
-			fprintf(stderr, "%s: unknown option %s\n", progname, arg);
+			fprintf(stderr, "%s: unknown option %s\n", bench_progname, arg);
 			usage();
 		} else if ((eq = strchr(arg, '=')) != NULL && eq != arg &&
 			   eq[1] != '\0') {
 			struct module *m;
 
 			if (opt->nmodules == MAX_MODULES)
-				fail("at most %d modules", MAX_MODULES);
+				bench_fail("at most %d modules", MAX_MODULES);
 			m = &opt->modules[opt->nmodules++];
 			*eq = '\0';
 			m->name = arg;
 			m->path = eq + 1;
 		} else {
 			fprintf(stderr, "%s: expected NAME=MODULE_PATH, got \"%s\"\n",
-				progname, arg);
+				bench_progname, arg);
 			usage();
 		}
 	}
@@ -1299,7 +1194,7 @@ int main(int argc, char **argv)
 		check_module(&opt.modules[i]);
 	if (check_failures) {
 		fprintf(stderr, "%s: %u check(s) failed: nothing timed\n",
-			progname, check_failures);
+			bench_progname, check_failures);
 		return 1;
 	}
 
@@ -1310,7 +1205,7 @@ int main(int argc, char **argv)
 			unsigned n = thread_counts[t];
 
 			fprintf(stderr, "%s: %s, %u thread(s): openssl",
-				progname, op_names[op], n);
+				bench_progname, op_names[op], n);
 			rates[op][t][0] = run_cell((enum op_kind)op, NULL, n,
 						   opt.seconds);
 			for (size_t i = 0; i < opt.nmodules; i++) {

@@ -49,62 +49,12 @@
 #include <xmlsec/xmlsec.h>
 #include <xmlsec/xmltree.h>
 
+#include "bench-util.h"
 #include "mem-bench.h"
 
 #define MIN_VERIFIES 3
 
-static const char *progname = "bench-dm-xmlsec";
-
-static _Noreturn void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static _Noreturn void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", progname);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
-
-static double clock_secs(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static unsigned char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	unsigned char *buf = NULL;
-	size_t cap = 0, n = 0;
-
-	if (!f)
-		fail("%s: %s", path, strerror(errno));
-	for (;;) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 65536;
-			buf = realloc(buf, cap);
-			if (!buf)
-				fail("out of memory");
-		}
-		size_t got = fread(buf + n, 1, cap - n, f);
-
-		n += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(f))
-		fail("%s: read error", path);
-	fclose(f);
-	*len = n;
-	return buf;
-}
+const char *const bench_progname = "bench-dm-xmlsec";
 
 static xmlSecKeysMngrPtr init_xmlsec(const char *pubkey)
 {
@@ -114,19 +64,19 @@ static xmlSecKeysMngrPtr init_xmlsec(const char *pubkey)
 	xmlInitParser();
 	LIBXML_TEST_VERSION
 	if (xmlSecInit() < 0)
-		fail("xmlSecInit failed");
+		bench_fail("xmlSecInit failed");
 	if (xmlSecCheckVersion() != 1)
-		fail("libxmlsec1 is not the version this program was built with");
+		bench_fail("libxmlsec1 is not the version this program was built with");
 	if (xmlSecCryptoAppInit(NULL) < 0 || xmlSecCryptoInit() < 0)
-		fail("xmlsec crypto (OpenSSL) initialisation failed");
+		bench_fail("xmlsec crypto (OpenSSL) initialisation failed");
 	mngr = xmlSecKeysMngrCreate();
 	if (!mngr || xmlSecCryptoAppDefaultKeysMngrInit(mngr) < 0)
-		fail("cannot make a keys manager");
+		bench_fail("cannot make a keys manager");
 	key = xmlSecCryptoAppKeyLoad(pubkey, xmlSecKeyDataFormatPem, NULL, NULL, NULL);
 	if (!key)
-		fail("%s: cannot load the public key", pubkey);
+		bench_fail("%s: cannot load the public key", pubkey);
 	if (xmlSecCryptoAppDefaultKeysMngrAdoptKey(mngr, key) < 0)
-		fail("cannot add the key to the keys manager");
+		bench_fail("cannot add the key to the keys manager");
 	return mngr;
 }
 
@@ -153,16 +103,16 @@ static bool verify(xmlSecKeysMngrPtr mngr, const unsigned char *buf, size_t len,
 	bool ok;
 
 	if (!doc || !xmlDocGetRootElement(doc))
-		fail("the signed document does not parse");
+		bench_fail("the signed document does not parse");
 	node = xmlSecFindNode(xmlDocGetRootElement(doc), xmlSecNodeSignature, xmlSecDSigNs);
 	if (!node)
-		fail("no <Signature> in the signed document");
+		bench_fail("no <Signature> in the signed document");
 	ctx = xmlSecDSigCtxCreate(mngr);
 	if (!ctx)
-		fail("xmlSecDSigCtxCreate failed");
+		bench_fail("xmlSecDSigCtxCreate failed");
 	ctx->enabledReferenceUris = xmlSecTransformUriTypeEmpty;
 	if (xmlSecDSigCtxVerify(ctx, node) < 0)
-		fail("xmlSecDSigCtxVerify failed");
+		bench_fail("xmlSecDSigCtxVerify failed");
 	ok = ctx->status == xmlSecDSigStatusSucceeded;
 	if (digest && ok) {
 		/* A verified Reference computed exactly its DigestValue. */
@@ -175,7 +125,7 @@ static bool verify(xmlSecKeysMngrPtr mngr, const unsigned char *buf, size_t len,
 
 		if (!ref || ref->status != xmlSecDSigStatusSucceeded || !text ||
 		    xmlSecBase64Decode_ex(text, bytes, sizeof bytes, &n) < 0 || n != 32)
-			fail("expected one verified Reference with a SHA-256 DigestValue");
+			bench_fail("expected one verified Reference with a SHA-256 DigestValue");
 		memcpy(digest, bytes, 32);
 		xmlFree(text);
 	}
@@ -193,20 +143,20 @@ static void check(xmlSecKeysMngrPtr mngr, const unsigned char *buf, size_t len,
 	unsigned char *at;
 
 	if (!verify(mngr, buf, len, digest))
-		fail("the signature does not verify");
+		bench_fail("the signature does not verify");
 	at = memmem(buf, len, tag, sizeof tag - 1);
 	if (!at || at + sizeof tag >= buf + len)
-		fail("no <LocURI> to change in the message");
+		bench_fail("no <LocURI> to change in the message");
 	copy = malloc(len);
 	if (!copy)
-		fail("out of memory");
+		bench_fail("out of memory");
 	memcpy(copy, buf, len);
 	at = copy + (at - buf) + sizeof tag - 1;
 	*at = *at == 'x' ? 'y' : 'x';
 	/* xmlsec reports a digest mismatch as an error too: silence it. */
 	xmlSecErrorsDefaultCallbackEnableOutput(0);
 	if (verify(mngr, copy, len, NULL))
-		fail("a changed message still verifies");
+		bench_fail("a changed message still verifies");
 	xmlSecErrorsDefaultCallbackEnableOutput(1);
 	free(copy);
 }
@@ -230,39 +180,40 @@ int main(int argc, char **argv)
 
 			seconds = strtod(argv[++i], &e);
 			if (*e != '\0' || !(seconds >= 0.0) || seconds > 3600.0)
-				fail("--seconds: want 0..3600, got \"%s\"", argv[i]);
+				bench_fail("--seconds: want 0..3600, got \"%s\"", argv[i]);
 		} else if (argv[i][0] != '-' && !path) {
 			path = argv[i];
 		} else {
 			fprintf(stderr, "usage: %s --pubkey PUB.pem [--seconds S] SIGNED.xml\n",
-				progname);
+				bench_progname);
 			return 2;
 		}
 	}
 	if (!pubkey || !path) {
-		fprintf(stderr, "usage: %s --pubkey PUB.pem [--seconds S] SIGNED.xml\n", progname);
+		fprintf(stderr, "usage: %s --pubkey PUB.pem [--seconds S] SIGNED.xml\n",
+			bench_progname);
 		return 2;
 	}
 
 	mngr = init_xmlsec(pubkey);
-	buf = read_file(path, &len);
+	buf = bench_read_file(path, &len);
 	if (len > (size_t)1 << 30)
-		fail("%s: too large", path);
+		bench_fail("%s: too large", path);
 	idle = bench_rss_kib();
 	if (!bench_peak_rss_reset())
 		idle = -1;
 	check(mngr, buf, len, digest);
-	cpu = clock_secs(CLOCK_PROCESS_CPUTIME_ID);
-	start = clock_secs(CLOCK_MONOTONIC);
+	cpu = bench_clock_secs(CLOCK_PROCESS_CPUTIME_ID);
+	start = bench_clock_secs(CLOCK_MONOTONIC);
 	end = start;
 	if (seconds > 0.0)
 		while (count < MIN_VERIFIES || end - start < seconds) {
 			if (!verify(mngr, buf, len, NULL))
-				fail("the signature did not verify");
+				bench_fail("the signature did not verify");
 			count++;
-			end = clock_secs(CLOCK_MONOTONIC);
+			end = bench_clock_secs(CLOCK_MONOTONIC);
 		}
-	cpu = clock_secs(CLOCK_PROCESS_CPUTIME_ID) - cpu;
+	cpu = bench_clock_secs(CLOCK_PROCESS_CPUTIME_ID) - cpu;
 	peak = bench_peak_rss_kib();
 
 	printf("digest=");

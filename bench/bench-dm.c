@@ -83,7 +83,9 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "bench-util.h"
 #include "mem-bench.h"
+#include "ossl-bench.h"
 #include "p11-bench.h"
 
 #include <dlfcn.h>
@@ -153,98 +155,34 @@ struct options {
 	size_t nmsgs;
 };
 
-static const char *progname = "bench-dm";
+const char *const bench_progname = "bench-dm";
 
 /* ---- errors and small helpers ---------------------------------------- */
-
-static _Noreturn void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static _Noreturn void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", progname);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
 
 static void check_rv(const char *function, CK_RV rv)
 {
 	if (rv != CKR_OK)
-		fail("%s failed: CKR 0x%08lx", function, (unsigned long)rv);
-}
-
-static _Noreturn void ossl_fail(const char *what)
-{
-	fflush(stdout);
-	fprintf(stderr, "%s: openssl: %s failed\n", progname, what);
-	ERR_print_errors_fp(stderr);
-	exit(1);
-}
-
-static void *xmalloc(size_t size)
-{
-	void *p = malloc(size ? size : 1);
-
-	if (!p)
-		fail("out of memory");
-	return p;
+		bench_fail("%s failed: CKR 0x%08lx", function, (unsigned long)rv);
 }
 
 static char *concat(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
-	char *s = xmalloc(la + lb + 1);
+	char *s = bench_xmalloc(la + lb + 1);
 
 	memcpy(s, a, la);
 	memcpy(s + la, b, lb + 1);
 	return s;
 }
 
-static double clock_secs(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double now_secs(void)
-{
-	return clock_secs(CLOCK_MONOTONIC);
-}
-
+/* A message file, which may not be empty. */
 static struct buf read_file(const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	struct buf b = { NULL, 0 };
-	size_t cap = 0;
+	struct buf b;
 
-	if (!f)
-		fail("%s: %s", path, strerror(errno));
-	for (;;) {
-		size_t got;
-
-		if (b.len == cap) {
-			cap = cap ? cap * 2 : 65536;
-			b.data = realloc(b.data, cap);
-			if (!b.data)
-				fail("out of memory");
-		}
-		got = fread(b.data + b.len, 1, cap - b.len, f);
-		b.len += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(f))
-		fail("%s: read error", path);
-	fclose(f);
+	b.data = bench_read_file(path, &b.len);
 	if (b.len == 0)
-		fail("%s: empty", path);
+		bench_fail("%s: empty", path);
 	return b;
 }
 
@@ -263,9 +201,9 @@ static struct buf changed_copy(const struct buf *xml)
 	struct buf c;
 
 	if (!at || (size_t)(at - xml->data) + sizeof tag >= xml->len)
-		fail("no <LocURI> to change in the message");
+		bench_fail("no <LocURI> to change in the message");
 	c.len = xml->len;
-	c.data = xmalloc(c.len);
+	c.data = bench_xmalloc(c.len);
 	memcpy(c.data, xml->data, c.len);
 	at = c.data + (at - xml->data) + sizeof tag - 1;
 	*at = *at == 'x' ? 'y' : 'x';
@@ -287,14 +225,14 @@ static void in_child(void (*fn)(void *arg, void *result), void *arg, void *resul
 	size_t got = 0;
 
 	if (pipe(fds) != 0)
-		fail("pipe: %s", strerror(errno));
+		bench_fail("pipe: %s", strerror(errno));
 	fflush(stdout);
 	fflush(stderr);
 	pid = fork();
 	if (pid < 0)
-		fail("fork: %s", strerror(errno));
+		bench_fail("fork: %s", strerror(errno));
 	if (pid == 0) {
-		unsigned char *out = xmalloc(size);
+		unsigned char *out = bench_xmalloc(size);
 		size_t done = 0;
 
 		close(fds[0]);
@@ -324,9 +262,9 @@ static void in_child(void (*fn)(void *arg, void *result), void *arg, void *resul
 	close(fds[0]);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
-			fail("waitpid: %s", strerror(errno));
+			bench_fail("waitpid: %s", strerror(errno));
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || got != size)
-		fail("a measuring process failed (see above)");
+		bench_fail("a measuring process failed (see above)");
 }
 
 /* ---- the module, in a child ------------------------------------------- */
@@ -341,69 +279,17 @@ struct p11 {
 
 static EVP_PKEY *rsa_key;	/* loaded by the parent, inherited */
 
-static void bn_attr(const char *name, CK_ATTRIBUTE *a, CK_ATTRIBUTE_TYPE type)
-{
-	BIGNUM *bn = NULL;
-	unsigned char *p;
-
-	if (EVP_PKEY_get_bn_param(rsa_key, name, &bn) != 1)
-		ossl_fail(name);
-	p = xmalloc((size_t)BN_num_bytes(bn));
-	BN_bn2bin(bn, p);
-	a->type = type;
-	a->pValue = p;
-	a->ulValueLen = (CK_ULONG)BN_num_bytes(bn);
-	BN_clear_free(bn);
-}
-
-static void free_attrs(CK_ATTRIBUTE *a, size_t from, size_t to)
-{
-	for (size_t i = from; i < to; i++) {
-		OPENSSL_cleanse(a[i].pValue, a[i].ulValueLen);
-		free(a[i].pValue);
-	}
-}
-
 /* The RSA key as session objects of the logged-in session. */
 static void import_key(struct p11 *p)
 {
-	CK_OBJECT_CLASS priv_class = CKO_PRIVATE_KEY, pub_class = CKO_PUBLIC_KEY;
-	CK_KEY_TYPE type = CKK_RSA;
-	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-	char label[] = "bench-dm-rsa2048";
-	CK_ATTRIBUTE priv[15] = {
-		{ CKA_CLASS, &priv_class, sizeof priv_class },
-		{ CKA_KEY_TYPE, &type, sizeof type },
-		{ CKA_TOKEN, &no, sizeof no },
-		{ CKA_PRIVATE, &yes, sizeof yes },
-		{ CKA_SENSITIVE, &yes, sizeof yes },
-		{ CKA_SIGN, &yes, sizeof yes },
-		{ CKA_LABEL, label, sizeof label - 1 },
-	};
-	CK_ATTRIBUTE pub[8] = {
-		{ CKA_CLASS, &pub_class, sizeof pub_class },
-		{ CKA_KEY_TYPE, &type, sizeof type },
-		{ CKA_TOKEN, &no, sizeof no },
-		{ CKA_PRIVATE, &no, sizeof no },
-		{ CKA_VERIFY, &yes, sizeof yes },
-		{ CKA_LABEL, label, sizeof label - 1 },
-	};
+	struct bench_rsa_templates t;
 
-	bn_attr(OSSL_PKEY_PARAM_RSA_N, &priv[7], CKA_MODULUS);
-	bn_attr(OSSL_PKEY_PARAM_RSA_E, &priv[8], CKA_PUBLIC_EXPONENT);
-	bn_attr(OSSL_PKEY_PARAM_RSA_D, &priv[9], CKA_PRIVATE_EXPONENT);
-	bn_attr(OSSL_PKEY_PARAM_RSA_FACTOR1, &priv[10], CKA_PRIME_1);
-	bn_attr(OSSL_PKEY_PARAM_RSA_FACTOR2, &priv[11], CKA_PRIME_2);
-	bn_attr(OSSL_PKEY_PARAM_RSA_EXPONENT1, &priv[12], CKA_EXPONENT_1);
-	bn_attr(OSSL_PKEY_PARAM_RSA_EXPONENT2, &priv[13], CKA_EXPONENT_2);
-	bn_attr(OSSL_PKEY_PARAM_RSA_COEFFICIENT1, &priv[14], CKA_COEFFICIENT);
-	pub[6] = priv[7];
-	pub[7] = priv[8];
+	bench_rsa_templates(&t, rsa_key, "bench-dm-rsa2048");
 	check_rv("C_CreateObject (RSA private key)",
-		 p->f->C_CreateObject(p->session, priv, 15, &p->priv));
+		 p->f->C_CreateObject(p->session, t.priv, BENCH_RSA_PRIV_ATTRS, &p->priv));
 	check_rv("C_CreateObject (RSA public key)",
-		 p->f->C_CreateObject(p->session, pub, 8, &p->pub));
-	free_attrs(priv, 7, 15);
+		 p->f->C_CreateObject(p->session, t.pub, BENCH_RSA_PUB_ATTRS, &p->pub));
+	bench_rsa_templates_free(&t);
 }
 
 static void require_mechanism(struct p11 *p, CK_MECHANISM_TYPE mech, const char *name)
@@ -412,7 +298,7 @@ static void require_mechanism(struct p11 *p, CK_MECHANISM_TYPE mech, const char 
 	CK_RV rv = p->f->C_GetMechanismInfo(p->slot, mech, &info);
 
 	if (rv == CKR_MECHANISM_INVALID)
-		fail("the token does not offer %s", name);
+		bench_fail("the token does not offer %s", name);
 	check_rv("C_GetMechanismInfo", rv);
 }
 
@@ -422,11 +308,11 @@ static void p11_open(struct p11 *p, const char *module)
 	unsigned char pin[] = BENCH_USER_PIN;
 	CK_RV rv;
 
-	p->f = bench_load_module(progname, "dmsc", module, &p->dl);
+	p->f = bench_load_module(bench_progname, "dmsc", module, &p->dl);
 	memset(&init_args, 0, sizeof init_args);
 	init_args.flags = CKF_OS_LOCKING_OK;
 	check_rv("C_Initialize", p->f->C_Initialize(&init_args));
-	p->slot = bench_find_token(progname, "dmsc", p->f, BENCH_TOKEN_LABEL);
+	p->slot = bench_find_token(bench_progname, "dmsc", p->f, BENCH_TOKEN_LABEL);
 	require_mechanism(p, CKM_DMSC_SHA256_RSA_PKCS, "CKM_DMSC_SHA256_RSA_PKCS");
 	require_mechanism(p, CKM_DMSC_SHA256, "CKM_DMSC_SHA256");
 	check_rv("C_OpenSession",
@@ -464,13 +350,13 @@ static void p11_digest(struct p11 *p, const struct buf *msg, unsigned char out[S
 	check_rv("C_Digest (CKM_DMSC_SHA256)",
 		 p->f->C_Digest(p->session, msg->data, (CK_ULONG)msg->len, out, &len));
 	if (len != SHA256_LEN)
-		fail("CKM_DMSC_SHA256 gave %lu bytes", (unsigned long)len);
+		bench_fail("CKM_DMSC_SHA256 gave %lu bytes", (unsigned long)len);
 }
 
 static void expect_invalid(CK_RV rv, const char *what)
 {
 	if (rv != CKR_SIGNATURE_INVALID)
-		fail("CHECK FAILED: %s: C_Verify returned CKR 0x%08lx, expected CKR_SIGNATURE_INVALID",
+		bench_fail("CHECK FAILED: %s: C_Verify returned CKR 0x%08lx, expected CKR_SIGNATURE_INVALID",
 		     what, (unsigned long)rv);
 }
 
@@ -507,7 +393,7 @@ static void child_check(void *argp, void *resultp)
 		 p.f->C_Sign(p.session, m->form[FORM_XML].data, (CK_ULONG)m->form[FORM_XML].len,
 			     out->sig, &sig_len));
 	if (sig_len != RSA_SIG_LEN)
-		fail("C_Sign gave a %lu-byte signature", (unsigned long)sig_len);
+		bench_fail("C_Sign gave a %lu-byte signature", (unsigned long)sig_len);
 	check_rv("C_Verify (the XML, its signature)",
 		 p11_verify(&p, p.session, &m->form[FORM_XML], out->sig, sig_len));
 	check_rv("C_Verify (the WBXML, the signature made over the XML)",
@@ -523,7 +409,7 @@ static void child_check(void *argp, void *resultp)
 	p11_digest(&p, &m->form[FORM_XML], out->digest);
 	p11_digest(&p, &m->form[FORM_WBXML], digest_wbxml);
 	if (memcmp(out->digest, digest_wbxml, SHA256_LEN) != 0)
-		fail("CHECK FAILED: CKM_DMSC_SHA256 differs between the XML and the WBXML");
+		bench_fail("CHECK FAILED: CKM_DMSC_SHA256 differs between the XML and the WBXML");
 	p11_close(&p);
 	free(changed.data);
 	for (int f = 0; f < FORM_COUNT; f++)
@@ -548,14 +434,6 @@ struct worker {
 	double cpu;		/* the thread's CPU seconds in the loop */
 };
 
-static void barrier_wait(pthread_barrier_t *b)
-{
-	int rc = pthread_barrier_wait(b);
-
-	if (rc != 0 && rc != PTHREAD_BARRIER_SERIAL_THREAD)
-		fail("pthread_barrier_wait failed");
-}
-
 static void *worker_main(void *argp)
 {
 	struct worker *w = argp;
@@ -566,16 +444,16 @@ static void *worker_main(void *argp)
 
 	check_rv("C_OpenSession",
 		 c->p->f->C_OpenSession(c->p->slot, CKF_SERIAL_SESSION, NULL, NULL, &s));
-	barrier_wait(&c->barrier);	/* all set up */
-	barrier_wait(&c->barrier);	/* the deadline is set */
+	bench_barrier_wait(&c->barrier);	/* all set up */
+	bench_barrier_wait(&c->barrier);	/* the deadline is set */
 	deadline = c->deadline;
-	cpu = clock_secs(CLOCK_THREAD_CPUTIME_ID);
-	for (t = now_secs(); n < MIN_VERIFIES || t < deadline; t = now_secs()) {
+	cpu = bench_clock_secs(CLOCK_THREAD_CPUTIME_ID);
+	for (t = bench_now_secs(); n < MIN_VERIFIES || t < deadline; t = bench_now_secs()) {
 		check_rv("C_Verify (CKM_DMSC_SHA256_RSA_PKCS)",
 			 p11_verify(c->p, s, c->msg, c->sig, RSA_SIG_LEN));
 		n++;
 	}
-	w->cpu = clock_secs(CLOCK_THREAD_CPUTIME_ID) - cpu;
+	w->cpu = bench_clock_secs(CLOCK_THREAD_CPUTIME_ID) - cpu;
 	w->count = n;
 	w->end = t;
 	check_rv("C_CloseSession", c->p->f->C_CloseSession(s));
@@ -593,20 +471,20 @@ static double run_cell(struct p11 *p, const struct buf *msg, const unsigned char
 	double last_end, cpu_total = 0.0;
 
 	if (pthread_barrier_init(&c.barrier, NULL, nthreads + 1) != 0)
-		fail("pthread_barrier_init failed");
+		bench_fail("pthread_barrier_init failed");
 	for (unsigned i = 0; i < nthreads; i++) {
 		workers[i] = (struct worker){ .cell = &c };
 		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0)
-			fail("pthread_create failed");
+			bench_fail("pthread_create failed");
 	}
-	barrier_wait(&c.barrier);
-	c.start = now_secs();
+	bench_barrier_wait(&c.barrier);
+	c.start = bench_now_secs();
 	c.deadline = c.start + seconds;
-	barrier_wait(&c.barrier);
+	bench_barrier_wait(&c.barrier);
 	last_end = c.start;
 	for (unsigned i = 0; i < nthreads; i++) {
 		if (pthread_join(workers[i].thread, NULL) != 0)
-			fail("pthread_join failed");
+			bench_fail("pthread_join failed");
 		total += workers[i].count;
 		cpu_total += workers[i].cpu;
 		if (workers[i].end > last_end)
@@ -614,7 +492,7 @@ static double run_cell(struct p11 *p, const struct buf *msg, const unsigned char
 	}
 	pthread_barrier_destroy(&c.barrier);
 	if (last_end <= c.start || total == 0)
-		fail("a timed cell measured nothing");
+		bench_fail("a timed cell measured nothing");
 	*share = cpu_total / ((double)nthreads * (last_end - c.start));
 	*cpu = cpu_total / (double)total;
 	return (double)total / (last_end - c.start);
@@ -662,10 +540,10 @@ static int run_program(char *const argv[], int out_fd, bool quiet)
 	rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	if (rc != 0)
-		fail("cannot run %s: %s", argv[0], strerror(rc));
+		bench_fail("cannot run %s: %s", argv[0], strerror(rc));
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
-			fail("waitpid: %s", strerror(errno));
+			bench_fail("waitpid: %s", strerror(errno));
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
@@ -687,19 +565,19 @@ static void run_inproc(const struct options *opt, const struct message *m, doubl
 	int rc;
 
 	if (!tmp)
-		fail("tmpfile: %s", strerror(errno));
+		bench_fail("tmpfile: %s", strerror(errno));
 	snprintf(secs, sizeof secs, "%.3f", seconds);
 	fflush(stdout);
 	rc = run_program(argv, fileno(tmp), false);
 	if (rc != 0)
-		fail("%s failed on %s (exit %d)", opt->xmlsec_bench, m->signed_path, rc);
+		bench_fail("%s failed on %s (exit %d)", opt->xmlsec_bench, m->signed_path, rc);
 	rewind(tmp);
 	if (!fgets(line, sizeof line, tmp) ||
 	    sscanf(line,
 		   "digest=%64s verifies=%lu seconds=%lf cpu=%lf rss_idle_kib=%ld rss_peak_kib=%ld",
 		   out->digest, &out->verifies, &out->seconds, &out->cpu, &out->idle_kib,
 		   &out->peak_kib) != 6)
-		fail("%s: unexpected output: %s", opt->xmlsec_bench, line);
+		bench_fail("%s: unexpected output: %s", opt->xmlsec_bench, line);
 	fclose(tmp);
 }
 
@@ -716,13 +594,13 @@ static int xmlsec1_verify(const struct options *opt, const char *path)
 static double time_xmlsec1(const struct options *opt, const struct message *m)
 {
 	unsigned long n = 0;
-	double start = now_secs(), t = start;
+	double start = bench_now_secs(), t = start;
 
 	while (n < MIN_VERIFIES || t - start < opt->seconds) {
 		if (xmlsec1_verify(opt, m->signed_path) != 0)
-			fail("xmlsec1 --verify failed on %s", m->signed_path);
+			bench_fail("xmlsec1 --verify failed on %s", m->signed_path);
 		n++;
-		t = now_secs();
+		t = bench_now_secs();
 	}
 	return (double)n / (t - start);
 }
@@ -739,7 +617,7 @@ static bool signature_over_digest(const unsigned char sig[RSA_SIG_LEN],
 	if (!ctx || EVP_PKEY_verify_init(ctx) != 1 ||
 	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) <= 0 ||
 	    EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) <= 0)
-		ossl_fail("EVP_PKEY_verify_init");
+		bench_ossl_fail("EVP_PKEY_verify_init");
 	ok = EVP_PKEY_verify(ctx, sig, RSA_SIG_LEN, digest, SHA256_LEN);
 	EVP_PKEY_CTX_free(ctx);
 	ERR_clear_error();
@@ -756,7 +634,7 @@ static void check_message(const struct options *opt, struct message *m)
 	memcpy(m->sig, out.sig, sizeof m->sig);
 	memcpy(m->digest, out.digest, sizeof m->digest);
 	if (!signature_over_digest(m->sig, m->digest))
-		fail("CHECK FAILED: %s: the module's signature is not RSA PKCS#1 v1.5 over CKM_DMSC_SHA256's digest",
+		bench_fail("CHECK FAILED: %s: the module's signature is not RSA PKCS#1 v1.5 over CKM_DMSC_SHA256's digest",
 		     m->name);
 	to_hex(m->digest, SHA256_LEN, hex);
 	if (opt->xmlsec_bench) {
@@ -764,14 +642,14 @@ static void check_message(const struct options *opt, struct message *m)
 
 		run_inproc(opt, m, 0.0, &peer);
 		if (strcmp(peer.digest, hex) != 0)
-			fail("CHECK FAILED: %s: xmlsec digested other bytes than the module's canonical form (%s, module %s)",
+			bench_fail("CHECK FAILED: %s: xmlsec digested other bytes than the module's canonical form (%s, module %s)",
 			     m->name, peer.digest, hex);
 	}
 	if (opt->xmlsec1 && xmlsec1_verify(opt, m->signed_path) != 0)
-		fail("CHECK FAILED: xmlsec1 --verify rejects %s", m->signed_path);
+		bench_fail("CHECK FAILED: xmlsec1 --verify rejects %s", m->signed_path);
 	fprintf(stderr,
 		"%s: %s: XML and WBXML give one canonical form (SHA-256 %.16s...), the XML signature verifies over the WBXML, %s: ok\n",
-		progname, m->name, hex,
+		bench_progname, m->name, hex,
 		opt->xmlsec_bench ? "xmlsec digests the same bytes" : "no in-process peer");
 }
 
@@ -924,7 +802,7 @@ static _Noreturn void usage(void)
 		"         [--xmlsec-bench PROG] [--xmlsec1 PATH] NAME=BASE ...\n"
 		"  BASE.xml, BASE.wbxml and BASE.signed.xml per message; the module needs an\n"
 		"  initialised token labelled \"%s\" with user PIN \"%s\".\n",
-		progname, BENCH_TOKEN_LABEL, BENCH_USER_PIN);
+		bench_progname, BENCH_TOKEN_LABEL, BENCH_USER_PIN);
 	exit(2);
 }
 
@@ -952,13 +830,13 @@ static void parse_args(int argc, char **argv, struct options *opt)
 			opt->seconds = strtod(argv[++i], &end);
 			if (end == argv[i] || *end != '\0' || !(opt->seconds > 0.0) ||
 			    opt->seconds > 3600.0)
-				fail("--seconds: want a number of seconds above 0, got \"%s\"", argv[i]);
+				bench_fail("--seconds: want a number of seconds above 0, got \"%s\"", argv[i]);
 		} else if (arg[0] != '-' && (eq = strchr(arg, '=')) != NULL && eq != arg &&
 			   eq[1] != '\0') {
 			struct message *m;
 
 			if (opt->nmsgs == MAX_MESSAGES)
-				fail("at most %d messages", MAX_MESSAGES);
+				bench_fail("at most %d messages", MAX_MESSAGES);
 			m = &opt->msgs[opt->nmsgs++];
 			*eq = '\0';
 			m->name = arg;
@@ -970,7 +848,7 @@ static void parse_args(int argc, char **argv, struct options *opt)
 	if (!opt->module || !opt->key || opt->nmsgs == 0)
 		usage();
 	if ((opt->xmlsec_bench || opt->xmlsec1) && !opt->pubkey)
-		fail("the xmlsec peers need --pubkey");
+		bench_fail("the xmlsec peers need --pubkey");
 }
 
 static void load_key(const char *path)
@@ -978,11 +856,11 @@ static void load_key(const char *path)
 	FILE *f = fopen(path, "r");
 
 	if (!f)
-		fail("%s: %s", path, strerror(errno));
+		bench_fail("%s: %s", path, strerror(errno));
 	rsa_key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
 	if (!rsa_key || !EVP_PKEY_is_a(rsa_key, "RSA") || EVP_PKEY_get_bits(rsa_key) != RSA_BITS)
-		fail("%s: expected an RSA-%d private key (PEM)", path, RSA_BITS);
+		bench_fail("%s: expected an RSA-%d private key (PEM)", path, RSA_BITS);
 }
 
 int main(int argc, char **argv)
@@ -1003,7 +881,7 @@ int main(int argc, char **argv)
 		}
 		m->signed_path = concat(m->base, ".signed.xml");
 		if (access(m->signed_path, R_OK) != 0 && (opt.xmlsec_bench || opt.xmlsec1))
-			fail("%s: %s", m->signed_path, strerror(errno));
+			bench_fail("%s: %s", m->signed_path, strerror(errno));
 	}
 
 	/* Nothing is timed until every message passed its checks. */
@@ -1016,17 +894,18 @@ int main(int argc, char **argv)
 		for (int f = 0; f < FORM_COUNT; f++) {
 			struct child_arg arg = { &opt, m, (enum form)f };
 
-			fprintf(stderr, "%s: %s %s: dmsc\n", progname, m->name, form_names[f]);
+			fprintf(stderr, "%s: %s %s: dmsc\n", bench_progname, m->name,
+				form_names[f]);
 			in_child(child_time, &arg, &m->dmsc[f], sizeof m->dmsc[f]);
 		}
 		m->peer.inproc_rate = m->peer.proc_rate = NAN;
 		if (opt.xmlsec_bench) {
 			struct inproc_out out;
 
-			fprintf(stderr, "%s: %s: xmlsec in-process\n", progname, m->name);
+			fprintf(stderr, "%s: %s: xmlsec in-process\n", bench_progname, m->name);
 			run_inproc(&opt, m, opt.seconds, &out);
 			if (out.seconds <= 0.0 || out.verifies == 0)
-				fail("%s measured nothing", opt.xmlsec_bench);
+				bench_fail("%s measured nothing", opt.xmlsec_bench);
 			m->peer.inproc_rate = (double)out.verifies / out.seconds;
 			m->peer.inproc_cpu = out.cpu / (double)out.verifies;
 			m->peer.inproc_share = out.cpu / out.seconds;
@@ -1034,7 +913,7 @@ int main(int argc, char **argv)
 			m->peer.inproc_peak_kib = out.peak_kib;
 		}
 		if (opt.xmlsec1) {
-			fprintf(stderr, "%s: %s: xmlsec1 per process\n", progname, m->name);
+			fprintf(stderr, "%s: %s: xmlsec1 per process\n", bench_progname, m->name);
 			m->peer.proc_rate = time_xmlsec1(&opt, m);
 		}
 	}

@@ -31,6 +31,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "bench-util.h"
 #include "p11-bench.h"
 
 #include <dlfcn.h>
@@ -92,50 +93,18 @@ struct options {
 /* One benchmarked operation; `i` counts operations within the phase. */
 typedef void (*bench_op)(struct module *m, size_t i, void *ctx);
 
-static const char *progname = "bench-objects";
+const char *const bench_progname = "bench-objects";
 
 /* ---- errors ---------------------------------------------------------- */
-
-static _Noreturn void fail(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static _Noreturn void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", progname);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
 
 static void check_rv(const struct module *m, const char *function, CK_RV rv)
 {
 	if (rv != CKR_OK)
-		fail("%s: %s failed: CKR 0x%08lx", m->name, function,
+		bench_fail("%s: %s failed: CKR 0x%08lx", m->name, function,
 		     (unsigned long)rv);
 }
 
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size);
-
-	if (!p)
-		fail("out of memory");
-	return p;
-}
-
 /* ---- time and randomness --------------------------------------------- */
-
-static double now_secs(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /*
  * xorshift64*: object values and label picks need to be varied, not
@@ -146,7 +115,7 @@ static uint64_t rng_state;
 static void rng_seed(void)
 {
 	if (getrandom(&rng_state, sizeof rng_state, 0) != sizeof rng_state)
-		fail("getrandom failed");
+		bench_fail("getrandom failed");
 	if (rng_state == 0)
 		rng_state = 1;
 }
@@ -249,7 +218,7 @@ static CK_OBJECT_HANDLE *collect_bench_objects(struct module *m, size_t *n)
 		{ CKA_APPLICATION, application, sizeof application - 1 },
 	};
 	size_t capacity = CLEANUP_BATCH, total = 0;
-	CK_OBJECT_HANDLE *handles = xcalloc(capacity, sizeof *handles);
+	CK_OBJECT_HANDLE *handles = bench_xcalloc(capacity, sizeof *handles);
 	CK_ULONG count;
 
 	check_rv(m, "C_FindObjectsInit",
@@ -260,7 +229,7 @@ static CK_OBJECT_HANDLE *collect_bench_objects(struct module *m, size_t *n)
 			capacity *= 2;
 			handles = realloc(handles, capacity * sizeof *handles);
 			if (!handles)
-				fail("out of memory");
+				bench_fail("out of memory");
 		}
 		count = 0;
 		check_rv(m, "C_FindObjects",
@@ -295,12 +264,12 @@ static size_t destroy_bench_objects(struct module *m)
 
 static void load_module(struct module *m)
 {
-	m->p11 = bench_load_module(progname, m->name, m->path, &m->dl);
+	m->p11 = bench_load_module(bench_progname, m->name, m->path, &m->dl);
 }
 
 static CK_SLOT_ID find_bench_slot(struct module *m)
 {
-	return bench_find_token(progname, m->name, m->p11, BENCH_TOKEN_LABEL);
+	return bench_find_token(bench_progname, m->name, m->p11, BENCH_TOKEN_LABEL);
 }
 
 static void open_module(struct module *m)
@@ -340,12 +309,12 @@ static struct phase run_timed(struct module *m, size_t ops, bench_op op,
 			      void *ctx)
 {
 	struct phase p = { 0, 0.0, false };
-	double start = now_secs(), elapsed = 0.0;
+	double start = bench_now_secs(), elapsed = 0.0;
 
 	while (p.done < ops && elapsed < TIME_BUDGET_SECS) {
 		op(m, p.done, ctx);
 		p.done++;
-		elapsed = now_secs() - start;
+		elapsed = bench_now_secs() - start;
 	}
 	p.secs = elapsed;
 	p.capped = p.done < ops;
@@ -375,13 +344,13 @@ static void op_find(struct module *m, size_t i, void *ctx)
 	(void)i;
 	(void)ctx;
 	if (count != 1)
-		fail("%s: find of label obj-%zu returned %zu objects, expected exactly 1",
+		bench_fail("%s: find of label obj-%zu returned %zu objects, expected exactly 1",
 		     m->name, label_no, count);
 }
 
 static void fill_to(struct module *m, size_t size)
 {
-	double start = now_secs();
+	double start = bench_now_secs();
 	size_t before = m->filled;
 
 	while (m->filled < size) {
@@ -389,7 +358,7 @@ static void fill_to(struct module *m, size_t size)
 		m->filled++;
 	}
 	fprintf(stderr, "%s: %zu objects: filled %zu in %.1f s\n", m->name,
-		size, size - before, now_secs() - start);
+		size, size - before, bench_now_secs() - start);
 }
 
 static void report_phase(const struct module *m, size_t size,
@@ -420,7 +389,7 @@ static void bench_size(struct module *m, size_t size, size_t ops,
 
 static void run_module(const struct options *opt, struct module *m)
 {
-	CK_OBJECT_HANDLE *created = xcalloc(opt->ops, sizeof *created);
+	CK_OBJECT_HANDLE *created = bench_xcalloc(opt->ops, sizeof *created);
 	size_t leftovers, removed;
 
 	open_module(m);
@@ -555,7 +524,7 @@ static _Noreturn void usage(int status)
 		"  --ops    operations per measurement (default %d; each stops after ~%.0f s)\n"
 		"  MAXSIZE  skip store sizes above this for that module\n"
 		"The first module is compared with each other one.\n",
-		progname, DEFAULT_OPS, TIME_BUDGET_SECS);
+		bench_progname, DEFAULT_OPS, TIME_BUDGET_SECS);
 	exit(status);
 }
 
@@ -587,18 +556,18 @@ static void parse_sizes(const char *list, struct options *opt)
 	size_t n = 0;
 
 	if (!copy)
-		fail("out of memory");
+		bench_fail("out of memory");
 	for (char *tok = strtok_r(copy, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
 		if (n == MAX_SIZES)
-			fail("at most %d sizes", MAX_SIZES);
+			bench_fail("at most %d sizes", MAX_SIZES);
 		if (!parse_count(tok, &opt->sizes[n]))
-			fail("bad size \"%s\"", tok);
+			bench_fail("bad size \"%s\"", tok);
 		n++;
 	}
 	free(copy);
 	if (n == 0)
-		fail("--sizes needs at least one size");
+		bench_fail("--sizes needs at least one size");
 	qsort(opt->sizes, n, sizeof opt->sizes[0], compare_sizes);
 	opt->nsizes = 0;
 	for (size_t i = 0; i < n; i++)
@@ -612,7 +581,7 @@ static void parse_module(char *spec, struct module *m)
 	char *eq = strchr(spec, '='), *at;
 
 	if (!eq || eq == spec || eq[1] == '\0')
-		fail("bad module \"%s\": want NAME=MODULE_PATH[@MAXSIZE]", spec);
+		bench_fail("bad module \"%s\": want NAME=MODULE_PATH[@MAXSIZE]", spec);
 	*eq = '\0';
 	m->name = spec;
 	m->path = eq + 1;
@@ -643,13 +612,13 @@ static void parse_options(int argc, char **argv, struct options *opt)
 			parse_sizes(argv[++i], opt);
 		else if (strcmp(argv[i], "--ops") == 0) {
 			if (!parse_count(argv[++i], &opt->ops))
-				fail("bad --ops \"%s\"", argv[i]);
+				bench_fail("bad --ops \"%s\"", argv[i]);
 		} else
 			usage(2);
 	}
 	for (; i < argc; i++) {
 		if (opt->nmodules == MAX_MODULES)
-			fail("at most %d modules", MAX_MODULES);
+			bench_fail("at most %d modules", MAX_MODULES);
 		parse_module(argv[i], &opt->modules[opt->nmodules++]);
 	}
 	if (opt->nmodules == 0)

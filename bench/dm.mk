@@ -12,17 +12,20 @@
 
 EXTRA_PROGRAMS += bench/bench-dm bench/gen-dm-msg
 bench_bench_dm_SOURCES = bench/bench-dm.c bench/p11-bench.h bench/p11-bench.c \
-	bench/mem-bench.h bench/mem-bench.c
+	bench/mem-bench.h bench/mem-bench.c bench/bench-util.h bench/bench-util.c \
+	bench/ossl-bench.h bench/ossl-bench.c
 bench_bench_dm_LDADD = $(OPENSSL_LIBS) -ldl -lpthread
-bench_gen_dm_msg_SOURCES = bench/gen-dm-msg.c
+bench_gen_dm_msg_SOURCES = bench/gen-dm-msg.c bench/bench-util.h bench/bench-util.c
 CLEANFILES += bench/bench-dm bench/gen-dm-msg bench/bench-dm-xmlsec
 EXTRA_DIST += bench/run-bench-dm.sh bench/bench-dm-xmlsec.c
 
 # The in-process peer links libxmlsec1, which nothing else needs: built
 # with pkg-config's flags only when the benchmark runs, so configure does
 # not ask for libxmlsec1-dev.
-bench_dm_xmlsec_src = $(srcdir)/bench/bench-dm-xmlsec.c $(srcdir)/bench/mem-bench.c
-bench/bench-dm-xmlsec: $(bench_dm_xmlsec_src) $(srcdir)/bench/mem-bench.h
+bench_dm_xmlsec_src = $(srcdir)/bench/bench-dm-xmlsec.c $(srcdir)/bench/mem-bench.c \
+	$(srcdir)/bench/bench-util.c
+bench/bench-dm-xmlsec: $(bench_dm_xmlsec_src) $(srcdir)/bench/mem-bench.h \
+		$(srcdir)/bench/bench-util.h
 	$(AM_V_CCLD)$(CC) $(AM_CFLAGS) $(CFLAGS) $(CPPFLAGS) \
 		`$(PKG_CONFIG) --cflags xmlsec1-openssl` -o $@ $(bench_dm_xmlsec_src) \
 		$(LDFLAGS) `$(PKG_CONFIG) --libs xmlsec1-openssl`

@@ -35,9 +35,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench-util.h"
+
 #define MAX_BYTES (16ul * 1024 * 1024)
 
-static const char *progname = "gen-dm-msg";
+const char *const bench_progname = "gen-dm-msg";
 
 static const char xml_decl[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 static const char metinf[] = " xmlns=\"syncml:metinf\"";
@@ -67,20 +69,6 @@ struct out {
 	size_t len, cap;
 };
 
-static _Noreturn void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static _Noreturn void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", progname);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
-
 static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void put(struct out *o, const char *fmt, ...)
@@ -93,13 +81,13 @@ static void put(struct out *o, const char *fmt, ...)
 		n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
 		va_end(ap);
 		if (n < 0)
-			fail("formatting failed");
+			bench_fail("formatting failed");
 		if ((size_t)n < o->cap - o->len)
 			break;
 		o->cap = (o->cap + (size_t)n + 1) * 2;
 		o->buf = realloc(o->buf, o->cap);
 		if (!o->buf)
-			fail("out of memory");
+			bench_fail("out of memory");
 	}
 	o->len += (size_t)n;
 }
@@ -302,10 +290,10 @@ static void write_file(const char *path, const char *a, size_t alen, const char 
 	FILE *f = fopen(path, "wb");
 
 	if (!f)
-		fail("%s: %s", path, strerror(errno));
+		bench_fail("%s: %s", path, strerror(errno));
 	if (fwrite(a, 1, alen, f) != alen || fwrite(b, 1, blen, f) != blen ||
 	    fwrite(c, 1, clen, f) != clen || fclose(f) != 0)
-		fail("%s: write failed", path);
+		bench_fail("%s: write failed", path);
 }
 
 int main(int argc, char **argv)
@@ -315,17 +303,17 @@ int main(int argc, char **argv)
 	unsigned long target;
 
 	if (argc != 4) {
-		fprintf(stderr, "usage: %s BYTES MESSAGE.xml TEMPLATE.xml\n", progname);
+		fprintf(stderr, "usage: %s BYTES MESSAGE.xml TEMPLATE.xml\n", bench_progname);
 		return 2;
 	}
 	errno = 0;
 	target = strtoul(argv[1], &end, 10);
 	if (errno != 0 || end == argv[1] || *end != '\0' || target == 0 || target > MAX_BYTES)
-		fail("BYTES: want 1..%lu, got \"%s\"", MAX_BYTES, argv[1]);
+		bench_fail("BYTES: want 1..%lu, got \"%s\"", MAX_BYTES, argv[1]);
 	m.o.cap = 4096;
 	m.o.buf = malloc(m.o.cap);
 	if (!m.o.buf)
-		fail("out of memory");
+		bench_fail("out of memory");
 	make_message(&m, (size_t)target);
 	write_file(argv[2], m.o.buf, m.o.len, "", 0, doc_end, strlen(doc_end));
 	write_file(argv[3], m.o.buf, m.o.len, dsig_template, strlen(dsig_template), doc_end,

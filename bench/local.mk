@@ -10,7 +10,8 @@
 
 # Object store: create, find and destroy token objects, against SoftHSM.
 EXTRA_PROGRAMS += bench/bench-objects
-bench_bench_objects_SOURCES = bench/bench-objects.c bench/p11-bench.h bench/p11-bench.c
+bench_bench_objects_SOURCES = bench/bench-objects.c bench/p11-bench.h bench/p11-bench.c \
+	bench/bench-util.h bench/bench-util.c
 bench_bench_objects_LDADD = -ldl
 CLEANFILES += bench/bench-objects
 
