@@ -8,7 +8,8 @@
 # <dmsc/pkcs11-dm.h>, OpenSSL as the reference), and the signing tool
 # test-dm-mechanisms.sh uses for what pkcs11-tool cannot do with them.
 check_PROGRAMS += tests/integration/p11-dm-driver
-tests_integration_p11_dm_driver_SOURCES = tests/integration/p11-dm-driver.c
+tests_integration_p11_dm_driver_SOURCES = tests/integration/p11-dm-driver.c \
+	tests/integration/p11-check.c tests/integration/p11-check.h
 tests_integration_p11_dm_driver_CPPFLAGS = -I$(top_srcdir)/include $(P11KIT_CFLAGS) $(OPENSSL_CFLAGS)
 tests_integration_p11_dm_driver_LDADD = $(OPENSSL_LIBS) -ldl
 

@@ -7,7 +7,8 @@
 # A command-line PKCS#11 client for these mechanisms (dlopens
 # $DMSC_MODULE; <p11-kit/pkcs11.h> and <dmsc/pkcs11-dm.h>, no OpenSSL).
 check_PROGRAMS += tests/integration/p11-dmsec-driver
-tests_integration_p11_dmsec_driver_SOURCES = tests/integration/p11-dmsec-driver.c
+tests_integration_p11_dmsec_driver_SOURCES = tests/integration/p11-dmsec-driver.c \
+	tests/integration/p11-check.c tests/integration/p11-check.h
 tests_integration_p11_dmsec_driver_LDADD = -ldl
 
 TESTS += tests/integration/test-dm-session-security.sh

@@ -6,14 +6,18 @@
 
 # A generic PKCS#11 client (dlopens $DMSC_MODULE; no dmsc headers).
 check_PROGRAMS += tests/integration/p11-driver
-tests_integration_p11_driver_SOURCES = tests/integration/p11-driver.c
+# p11-check.c/.h: the support code the drivers share (module loading,
+# CKR names, the ok/FAIL checks, byte buffers read from files).
+tests_integration_p11_driver_SOURCES = tests/integration/p11-driver.c \
+	tests/integration/p11-check.c tests/integration/p11-check.h
 tests_integration_p11_driver_CPPFLAGS = $(P11KIT_CFLAGS)
 tests_integration_p11_driver_LDADD = -ldl
 
 # A self-checking crypto client (dlopens $DMSC_MODULE; OpenSSL as the
 # reference): the crypto rules pkcs11-tool cannot express.
 check_PROGRAMS += tests/integration/p11-crypto-driver
-tests_integration_p11_crypto_driver_SOURCES = tests/integration/p11-crypto-driver.c
+tests_integration_p11_crypto_driver_SOURCES = tests/integration/p11-crypto-driver.c \
+	tests/integration/p11-check.c tests/integration/p11-check.h
 tests_integration_p11_crypto_driver_CPPFLAGS = $(P11KIT_CFLAGS) $(OPENSSL_CFLAGS)
 tests_integration_p11_crypto_driver_LDADD = $(OPENSSL_LIBS) -ldl
 

@@ -35,8 +35,6 @@
  * got ...", then "# N checks, M failed", and exits 1 when a check failed
  * (2 on a setup error). All keys it makes are session objects.
  */
-#include <dlfcn.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,148 +55,17 @@
 
 #include <p11-kit/pkcs11.h>
 
-static CK_FUNCTION_LIST_PTR p11;
-static CK_SESSION_HANDLE sess = CK_INVALID_HANDLE;
+#include "p11-check.h"
+
+const char driver_name[] = "p11-crypto-driver";
+
 static CK_SLOT_ID slot;
 static const char *user_pin;
-static int n_checks, n_failed;
 
 static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 
-#define N_ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
-
 /* A handle no object has (checked in main). */
 #define BOGUS_HANDLE ((CK_OBJECT_HANDLE)0x7ead1234UL)
-
-/* ------------------------------------------------------------ reporting */
-
-struct rv_name {
-    CK_RV rv;
-    const char *name;
-};
-
-#define RV(x) { x, #x }
-static const struct rv_name rv_names[] = {
-    RV(CKR_OK), RV(CKR_HOST_MEMORY), RV(CKR_SLOT_ID_INVALID), RV(CKR_GENERAL_ERROR),
-    RV(CKR_FUNCTION_FAILED), RV(CKR_ARGUMENTS_BAD), RV(CKR_ATTRIBUTE_READ_ONLY),
-    RV(CKR_ATTRIBUTE_SENSITIVE), RV(CKR_ATTRIBUTE_TYPE_INVALID), RV(CKR_ATTRIBUTE_VALUE_INVALID),
-    RV(CKR_ACTION_PROHIBITED), RV(CKR_DATA_INVALID), RV(CKR_DATA_LEN_RANGE), RV(CKR_DEVICE_ERROR),
-    RV(CKR_DEVICE_MEMORY), RV(CKR_ENCRYPTED_DATA_INVALID), RV(CKR_ENCRYPTED_DATA_LEN_RANGE),
-    RV(CKR_FUNCTION_NOT_SUPPORTED), RV(CKR_KEY_HANDLE_INVALID), RV(CKR_KEY_SIZE_RANGE),
-    RV(CKR_KEY_TYPE_INCONSISTENT), RV(CKR_KEY_INDIGESTIBLE), RV(CKR_KEY_FUNCTION_NOT_PERMITTED),
-    RV(CKR_KEY_NOT_WRAPPABLE), RV(CKR_KEY_UNEXTRACTABLE), RV(CKR_MECHANISM_INVALID),
-    RV(CKR_MECHANISM_PARAM_INVALID), RV(CKR_OBJECT_HANDLE_INVALID), RV(CKR_OPERATION_ACTIVE),
-    RV(CKR_OPERATION_NOT_INITIALIZED), RV(CKR_PIN_INCORRECT), RV(CKR_PIN_INVALID),
-    RV(CKR_PIN_LEN_RANGE), RV(CKR_PIN_LOCKED), RV(CKR_SESSION_HANDLE_INVALID),
-    RV(CKR_SESSION_READ_ONLY), RV(CKR_SIGNATURE_INVALID), RV(CKR_SIGNATURE_LEN_RANGE),
-    RV(CKR_TEMPLATE_INCOMPLETE), RV(CKR_TEMPLATE_INCONSISTENT), RV(CKR_TOKEN_NOT_PRESENT),
-    RV(CKR_UNWRAPPING_KEY_HANDLE_INVALID), RV(CKR_UNWRAPPING_KEY_SIZE_RANGE),
-    RV(CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT), RV(CKR_USER_ALREADY_LOGGED_IN),
-    RV(CKR_USER_NOT_LOGGED_IN), RV(CKR_USER_PIN_NOT_INITIALIZED), RV(CKR_USER_TYPE_INVALID),
-    RV(CKR_USER_ANOTHER_ALREADY_LOGGED_IN), RV(CKR_WRAPPED_KEY_INVALID),
-    RV(CKR_WRAPPED_KEY_LEN_RANGE), RV(CKR_WRAPPING_KEY_HANDLE_INVALID),
-    RV(CKR_WRAPPING_KEY_SIZE_RANGE), RV(CKR_WRAPPING_KEY_TYPE_INCONSISTENT),
-    RV(CKR_RANDOM_SEED_NOT_SUPPORTED), RV(CKR_RANDOM_NO_RNG), RV(CKR_DOMAIN_PARAMS_INVALID),
-    RV(CKR_CURVE_NOT_SUPPORTED), RV(CKR_BUFFER_TOO_SMALL), RV(CKR_CRYPTOKI_NOT_INITIALIZED),
-    RV(CKR_CRYPTOKI_ALREADY_INITIALIZED), RV(CKR_FUNCTION_REJECTED),
-};
-#undef RV
-
-/* The name of rv; several may be used in one printf. */
-static const char *rv_name(CK_RV rv)
-{
-    static char bufs[4][32];
-    static unsigned next;
-    for (size_t i = 0; i < N_ELEMENTS(rv_names); i++)
-        if (rv_names[i].rv == rv)
-            return rv_names[i].name;
-    char *b = bufs[next++ % N_ELEMENTS(bufs)];
-    snprintf(b, sizeof bufs[0], "CKR_0x%lx", (unsigned long)rv);
-    return b;
-}
-
-__attribute__((format(printf, 2, 3)))
-static bool check(bool cond, const char *fmt, ...)
-{
-    va_list ap;
-    n_checks++;
-    if (!cond)
-        n_failed++;
-    fputs(cond ? "ok   " : "FAIL ", stdout);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-    return cond;
-}
-
-/* The call returned want (the check names what it got otherwise). */
-__attribute__((format(printf, 3, 4)))
-static bool expect(CK_RV got, CK_RV want, const char *fmt, ...)
-{
-    char what[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    if (got == want)
-        return check(true, "%s: %s", what, rv_name(got));
-    return check(false, "%s: expected %s, got %s", what, rv_name(want), rv_name(got));
-}
-
-/* The call failed cleanly (any error), e.g. where the spec names none. */
-__attribute__((format(printf, 2, 3)))
-static bool expect_error(CK_RV got, const char *fmt, ...)
-{
-    char what[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    return check(got != CKR_OK, "%s: expected an error, got %s", what, rv_name(got));
-}
-
-static const char *hex(const unsigned char *p, size_t n)
-{
-    static char bufs[2][200];
-    static unsigned next;
-    char *b = bufs[next++ % 2];
-    size_t i, o = 0;
-    for (i = 0; i < n && o + 3 < sizeof bufs[0] - 4; i++)
-        o += (size_t)snprintf(b + o, sizeof bufs[0] - o, "%02x", p[i]);
-    if (i < n)
-        snprintf(b + o, sizeof bufs[0] - o, "...");
-    return b;
-}
-
-/* Two byte strings are equal; prints both when not. */
-__attribute__((format(printf, 5, 6)))
-static bool same_bytes(const unsigned char *got, size_t got_len, const unsigned char *want, size_t want_len,
-                       const char *fmt, ...)
-{
-    char what[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    if (got_len == want_len && (want_len == 0 || memcmp(got, want, want_len) == 0))
-        return check(true, "%s", what);
-    return check(false, "%s: expected %zu bytes %s, got %zu bytes %s", what, want_len, hex(want, want_len),
-                 got_len, hex(got, got_len));
-}
-
-static void section(const char *name)
-{
-    printf("# %s\n", name);
-    fflush(stdout);
-}
-
-static void die(const char *msg, CK_RV rv)
-{
-    fprintf(stderr, "p11-crypto-driver: %s: %s\n", msg, rv_name(rv));
-    exit(2);
-}
 
 /* ------------------------------------------------------------ templates */
 
@@ -2396,58 +2263,6 @@ static void test_random(void)
 
 /* ------------------------------------------------------------ main */
 
-static void load_module(void)
-{
-    const char *path = getenv("DMSC_MODULE");
-    if (path == NULL || *path == '\0') {
-        fprintf(stderr, "p11-crypto-driver: DMSC_MODULE is not set\n");
-        exit(2);
-    }
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (h == NULL) {
-        fprintf(stderr, "p11-crypto-driver: dlopen %s: %s\n", path, dlerror());
-        exit(2);
-    }
-    CK_C_GetFunctionList getfl;
-    void *sym = dlsym(h, "C_GetFunctionList");
-    if (sym == NULL) {
-        fprintf(stderr, "p11-crypto-driver: %s has no C_GetFunctionList\n", path);
-        exit(2);
-    }
-    memcpy(&getfl, &sym, sizeof getfl);
-    CK_RV rv = getfl(&p11);
-    if (rv != CKR_OK || p11 == NULL)
-        die("C_GetFunctionList", rv);
-}
-
-static void open_token(const char *label)
-{
-    CK_SLOT_ID slots[64];
-    CK_ULONG n = N_ELEMENTS(slots);
-    CK_RV rv = p11->C_GetSlotList(CK_TRUE, slots, &n);
-    if (rv != CKR_OK)
-        die("C_GetSlotList", rv);
-    for (CK_ULONG i = 0; i < n; i++) {
-        CK_TOKEN_INFO ti;
-        char l[33];
-        if (p11->C_GetTokenInfo(slots[i], &ti) != CKR_OK)
-            continue;
-        memcpy(l, ti.label, 32);
-        l[32] = '\0';
-        for (int j = 31; j >= 0 && l[j] == ' '; j--)
-            l[j] = '\0';
-        if (strcmp(l, label) == 0) {
-            slot = slots[i];
-            rv = p11->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &sess);
-            if (rv != CKR_OK)
-                die("C_OpenSession", rv);
-            return;
-        }
-    }
-    fprintf(stderr, "p11-crypto-driver: no token labelled '%s'\n", label);
-    exit(2);
-}
-
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -2456,15 +2271,8 @@ int main(int argc, char **argv)
     }
     user_pin = argv[2];
     setvbuf(stdout, NULL, _IOLBF, 0);
-    load_module();
-    CK_C_INITIALIZE_ARGS args = { NULL, NULL, NULL, NULL, CKF_OS_LOCKING_OK, NULL };
-    CK_RV rv = p11->C_Initialize(&args);
-    if (rv != CKR_OK)
-        die("C_Initialize", rv);
-    open_token(argv[1]);
-    rv = p11->C_Login(sess, CKU_USER, (CK_UTF8CHAR_PTR)user_pin, (CK_ULONG)strlen(user_pin));
-    if (rv != CKR_OK)
-        die("C_Login", rv);
+    open_module();
+    slot = open_token(argv[1], user_pin);
     if (RAND_bytes(msg, sizeof msg) != 1)
         die("RAND_bytes", CKR_GENERAL_ERROR);
     {
@@ -2492,6 +2300,5 @@ int main(int argc, char **argv)
     expect(p11->C_Logout(sess), CKR_OK, "C_Logout");
     expect(p11->C_CloseSession(sess), CKR_OK, "C_CloseSession");
     expect(p11->C_Finalize(NULL), CKR_OK, "C_Finalize");
-    printf("# %d checks, %d failed\n", n_checks, n_failed);
-    return n_failed ? 1 : 0;
+    return checks_done();
 }

@@ -61,8 +61,6 @@
  * looks for a private / public key for any mechanism it does not know, so
  * it cannot use CKM_DMSC_SHA256_HMAC.
  */
-#include <dlfcn.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,135 +82,17 @@
 
 #include <dmsc/pkcs11-dm.h>
 
-static CK_FUNCTION_LIST_PTR p11;
-static CK_SESSION_HANDLE sess = CK_INVALID_HANDLE;
+#include "p11-check.h"
+
+const char driver_name[] = "p11-dm-driver";
+
 static const char *vector_dir;
-static int n_checks, n_failed;
 
 static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 
-#define N_ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
 #define MIB (1024ul * 1024ul)
 
-/* ------------------------------------------------------------ reporting */
-
-struct rv_name {
-    CK_RV rv;
-    const char *name;
-};
-
-#define RV(x) { x, #x }
-static const struct rv_name rv_names[] = {
-    RV(CKR_OK), RV(CKR_HOST_MEMORY), RV(CKR_GENERAL_ERROR), RV(CKR_FUNCTION_FAILED),
-    RV(CKR_ARGUMENTS_BAD), RV(CKR_ATTRIBUTE_TYPE_INVALID), RV(CKR_ATTRIBUTE_VALUE_INVALID),
-    RV(CKR_DATA_INVALID), RV(CKR_DATA_LEN_RANGE), RV(CKR_DEVICE_ERROR), RV(CKR_DEVICE_MEMORY),
-    RV(CKR_FUNCTION_NOT_SUPPORTED), RV(CKR_KEY_HANDLE_INVALID), RV(CKR_KEY_SIZE_RANGE),
-    RV(CKR_KEY_TYPE_INCONSISTENT), RV(CKR_KEY_INDIGESTIBLE), RV(CKR_KEY_FUNCTION_NOT_PERMITTED),
-    RV(CKR_MECHANISM_INVALID), RV(CKR_MECHANISM_PARAM_INVALID), RV(CKR_OBJECT_HANDLE_INVALID),
-    RV(CKR_OPERATION_ACTIVE), RV(CKR_OPERATION_NOT_INITIALIZED), RV(CKR_PIN_INCORRECT),
-    RV(CKR_SESSION_HANDLE_INVALID), RV(CKR_SIGNATURE_INVALID), RV(CKR_SIGNATURE_LEN_RANGE),
-    RV(CKR_TEMPLATE_INCOMPLETE), RV(CKR_TEMPLATE_INCONSISTENT), RV(CKR_USER_NOT_LOGGED_IN),
-    RV(CKR_BUFFER_TOO_SMALL), RV(CKR_CRYPTOKI_NOT_INITIALIZED), RV(CKR_FUNCTION_REJECTED),
-};
-#undef RV
-
-static const char *rv_name(CK_RV rv)
-{
-    static char bufs[4][32];
-    static unsigned next;
-    for (size_t i = 0; i < N_ELEMENTS(rv_names); i++)
-        if (rv_names[i].rv == rv)
-            return rv_names[i].name;
-    char *b = bufs[next++ % N_ELEMENTS(bufs)];
-    snprintf(b, sizeof bufs[0], "CKR_0x%lx", (unsigned long)rv);
-    return b;
-}
-
-__attribute__((format(printf, 2, 3)))
-static bool check(bool cond, const char *fmt, ...)
-{
-    va_list ap;
-    n_checks++;
-    if (!cond)
-        n_failed++;
-    fputs(cond ? "ok   " : "FAIL ", stdout);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-    return cond;
-}
-
-__attribute__((format(printf, 3, 4)))
-static bool expect(CK_RV got, CK_RV want, const char *fmt, ...)
-{
-    char what[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    if (got == want)
-        return check(true, "%s: %s", what, rv_name(got));
-    return check(false, "%s: expected %s, got %s", what, rv_name(want), rv_name(got));
-}
-
-static const char *hex(const unsigned char *p, size_t n)
-{
-    static char bufs[2][200];
-    static unsigned next;
-    char *b = bufs[next++ % 2];
-    size_t i, o = 0;
-    for (i = 0; i < n && o + 3 < sizeof bufs[0] - 4; i++)
-        o += (size_t)snprintf(b + o, sizeof bufs[0] - o, "%02x", p[i]);
-    if (i < n)
-        snprintf(b + o, sizeof bufs[0] - o, "...");
-    return b;
-}
-
-__attribute__((format(printf, 5, 6)))
-static bool same_bytes(const unsigned char *got, size_t got_len, const unsigned char *want, size_t want_len,
-                       const char *fmt, ...)
-{
-    char what[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    if (got_len == want_len && (want_len == 0 || memcmp(got, want, want_len) == 0))
-        return check(true, "%s", what);
-    return check(false, "%s: expected %zu bytes %s, got %zu bytes %s", what, want_len, hex(want, want_len),
-                 got_len, hex(got, got_len));
-}
-
-static void section(const char *name)
-{
-    printf("# %s\n", name);
-    fflush(stdout);
-}
-
-static void die(const char *msg, CK_RV rv)
-{
-    fprintf(stderr, "p11-dm-driver: %s: %s\n", msg, rv_name(rv));
-    exit(2);
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (p == NULL) {
-        fprintf(stderr, "p11-dm-driver: out of memory\n");
-        exit(2);
-    }
-    return p;
-}
-
 /* ------------------------------------------------------------ byte strings */
-
-typedef struct {
-    unsigned char *p;
-    size_t n;
-} buf_t;
 
 static buf_t buf_of(const void *p, size_t n)
 {
@@ -225,13 +105,6 @@ static buf_t buf_of(const void *p, size_t n)
 static buf_t buf_str(const char *s)
 {
     return buf_of(s, strlen(s));
-}
-
-static void buf_free(buf_t *b)
-{
-    free(b->p);
-    b->p = NULL;
-    b->n = 0;
 }
 
 static buf_t buf_cat3(const void *a, size_t an, const void *b, size_t bn, const void *c, size_t cn)
@@ -289,27 +162,11 @@ static buf_t unit_of(const buf_t *c14n, const char *tag)
 
 static buf_t read_path(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
+    buf_t b;
+    if (read_file(path, &b) != NULL) {
         fprintf(stderr, "p11-dm-driver: cannot open %s\n", path);
         exit(2);
     }
-    buf_t b = { NULL, 0 };
-    size_t cap = 0;
-    for (;;) {
-        if (b.n == cap) {
-            cap = cap ? 2 * cap : 65536;
-            unsigned char *p = realloc(b.p, cap);
-            if (p == NULL)
-                die("out of memory", CKR_HOST_MEMORY);
-            b.p = p;
-        }
-        size_t r = fread(b.p + b.n, 1, cap - b.n, f);
-        if (r == 0)
-            break;
-        b.n += r;
-    }
-    fclose(f);
     return b;
 }
 
@@ -2016,64 +1873,6 @@ static void teardown_keys(void)
     }
 }
 
-static void load_module(void)
-{
-    const char *path = getenv("DMSC_MODULE");
-    if (path == NULL || *path == '\0') {
-        fprintf(stderr, "p11-dm-driver: DMSC_MODULE is not set\n");
-        exit(2);
-    }
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (h == NULL) {
-        fprintf(stderr, "p11-dm-driver: dlopen %s: %s\n", path, dlerror());
-        exit(2);
-    }
-    CK_C_GetFunctionList getfl;
-    void *sym = dlsym(h, "C_GetFunctionList");
-    if (sym == NULL) {
-        fprintf(stderr, "p11-dm-driver: %s has no C_GetFunctionList\n", path);
-        exit(2);
-    }
-    memcpy(&getfl, &sym, sizeof getfl);
-    CK_RV rv = getfl(&p11);
-    if (rv != CKR_OK || p11 == NULL)
-        die("C_GetFunctionList", rv);
-}
-
-static void open_token(const char *label, const char *pin)
-{
-    CK_SLOT_ID slots[64];
-    CK_ULONG n = N_ELEMENTS(slots);
-    CK_C_INITIALIZE_ARGS args = { NULL, NULL, NULL, NULL, CKF_OS_LOCKING_OK, NULL };
-    CK_RV rv = p11->C_Initialize(&args);
-    if (rv != CKR_OK)
-        die("C_Initialize", rv);
-    rv = p11->C_GetSlotList(CK_TRUE, slots, &n);
-    if (rv != CKR_OK)
-        die("C_GetSlotList", rv);
-    for (CK_ULONG i = 0; i < n; i++) {
-        CK_TOKEN_INFO ti;
-        char l[33];
-        if (p11->C_GetTokenInfo(slots[i], &ti) != CKR_OK)
-            continue;
-        memcpy(l, ti.label, 32);
-        l[32] = '\0';
-        for (int j = 31; j >= 0 && l[j] == ' '; j--)
-            l[j] = '\0';
-        if (strcmp(l, label) != 0)
-            continue;
-        rv = p11->C_OpenSession(slots[i], CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &sess);
-        if (rv != CKR_OK)
-            die("C_OpenSession", rv);
-        rv = p11->C_Login(sess, CKU_USER, (CK_UTF8CHAR_PTR)pin, (CK_ULONG)strlen(pin));
-        if (rv != CKR_OK)
-            die("C_Login", rv);
-        return;
-    }
-    fprintf(stderr, "p11-dm-driver: no token labelled '%s'\n", label);
-    exit(2);
-}
-
 /* ------------------------------------------------------------ tool mode */
 
 static void tool_fail(const char *fn, CK_RV rv)
@@ -2117,7 +1916,7 @@ static int tool(int argc, char **argv)
         id[i] = (unsigned char)v;
     }
     buf_t in = read_path(argv[6]);
-    load_module();
+    open_module();
     open_token(argv[2], argv[3]);
     CK_OBJECT_HANDLE k = find_key(id, id_len, sign ? CKO_PRIVATE_KEY : CKO_PUBLIC_KEY);
     if (k == CK_INVALID_HANDLE)
@@ -2191,7 +1990,7 @@ int main(int argc, char **argv)
         return 2;
     }
     vector_dir = argv[4];
-    load_module();
+    open_module();
     open_token(argv[2], argv[3]);
 
     setup_keys();
@@ -2211,6 +2010,5 @@ int main(int argc, char **argv)
     expect(p11->C_Logout(sess), CKR_OK, "C_Logout");
     expect(p11->C_CloseSession(sess), CKR_OK, "C_CloseSession");
     expect(p11->C_Finalize(NULL), CKR_OK, "C_Finalize");
-    printf("# %d checks, %d failed\n", n_checks, n_failed);
-    return n_failed ? 1 : 0;
+    return checks_done();
 }

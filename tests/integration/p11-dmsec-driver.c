@@ -52,7 +52,6 @@
  * verification prints. Exit status: 0 when every call succeeded, 1 when one
  * failed, 2 on a usage or setup error (stderr says which).
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -64,59 +63,21 @@
 
 #include <dmsc/pkcs11-dm.h>
 
-#define N_ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
+#include "p11-check.h"
 
-static CK_FUNCTION_LIST_PTR p11;
-static CK_SESSION_HANDLE sess = CK_INVALID_HANDLE;
+const char driver_name[] = "p11-dmsec-driver";
+
 static bool failed; /* a PKCS#11 call failed */
 
 static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 
 /* ------------------------------------------------------------ reporting */
 
-struct rv_name {
-    CK_RV rv;
-    const char *name;
-};
-
-#define RV(x) { x, #x }
-static const struct rv_name rv_names[] = {
-    RV(CKR_OK), RV(CKR_HOST_MEMORY), RV(CKR_GENERAL_ERROR), RV(CKR_FUNCTION_FAILED),
-    RV(CKR_ARGUMENTS_BAD), RV(CKR_ATTRIBUTE_READ_ONLY), RV(CKR_ATTRIBUTE_SENSITIVE),
-    RV(CKR_ATTRIBUTE_TYPE_INVALID), RV(CKR_ATTRIBUTE_VALUE_INVALID), RV(CKR_ACTION_PROHIBITED),
-    RV(CKR_DATA_INVALID), RV(CKR_DATA_LEN_RANGE), RV(CKR_DEVICE_ERROR), RV(CKR_DEVICE_MEMORY),
-    RV(CKR_FUNCTION_NOT_SUPPORTED), RV(CKR_KEY_HANDLE_INVALID), RV(CKR_KEY_SIZE_RANGE),
-    RV(CKR_KEY_TYPE_INCONSISTENT), RV(CKR_KEY_FUNCTION_NOT_PERMITTED), RV(CKR_MECHANISM_INVALID),
-    RV(CKR_MECHANISM_PARAM_INVALID), RV(CKR_OBJECT_HANDLE_INVALID), RV(CKR_OPERATION_ACTIVE),
-    RV(CKR_OPERATION_NOT_INITIALIZED), RV(CKR_PIN_INCORRECT), RV(CKR_PIN_LOCKED),
-    RV(CKR_SESSION_HANDLE_INVALID), RV(CKR_SESSION_READ_ONLY), RV(CKR_SIGNATURE_INVALID),
-    RV(CKR_SIGNATURE_LEN_RANGE), RV(CKR_TEMPLATE_INCOMPLETE), RV(CKR_TEMPLATE_INCONSISTENT),
-    RV(CKR_TOKEN_NOT_PRESENT), RV(CKR_USER_NOT_LOGGED_IN), RV(CKR_BUFFER_TOO_SMALL),
-    RV(CKR_CRYPTOKI_NOT_INITIALIZED), RV(CKR_FUNCTION_REJECTED),
-};
-#undef RV
-
-static const char *rv_name(CK_RV rv)
-{
-    static char buf[32];
-    for (size_t i = 0; i < N_ELEMENTS(rv_names); i++)
-        if (rv_names[i].rv == rv)
-            return rv_names[i].name;
-    snprintf(buf, sizeof buf, "CKR_0x%lx", (unsigned long)rv);
-    return buf;
-}
-
 /* A PKCS#11 call failed: say which and how, go on with the next command. */
 static void call_failed(const char *fn, CK_RV rv)
 {
     printf("error: %s: %s\n", fn, rv_name(rv));
     failed = true;
-}
-
-__attribute__((noreturn)) static void die(const char *fn, CK_RV rv)
-{
-    fprintf(stderr, "p11-dmsec-driver: %s: %s\n", fn, rv_name(rv));
-    exit(2);
 }
 
 __attribute__((noreturn, format(printf, 1, 2))) static void usage_error(const char *fmt, ...)
@@ -131,21 +92,6 @@ __attribute__((noreturn, format(printf, 1, 2))) static void usage_error(const ch
 }
 
 /* ------------------------------------------------------------ bytes */
-
-typedef struct {
-    unsigned char *p;
-    size_t n;
-} buf_t;
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (p == NULL) {
-        fprintf(stderr, "p11-dmsec-driver: out of memory\n");
-        exit(2);
-    }
-    return p;
-}
 
 static int nibble(char c)
 {
@@ -186,37 +132,13 @@ static buf_t mac_arg(const char *s)
     return strncmp(s, "x:", 2) == 0 ? from_hex("MAC", s + 2) : from_text(s);
 }
 
-static buf_t read_file(const char *path)
+static buf_t read_arg(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        usage_error("%s: %s", path, strerror(errno));
-    buf_t b = { NULL, 0 };
-    size_t cap = 0;
-    for (;;) {
-        if (b.n == cap) {
-            cap = cap ? 2 * cap : 65536;
-            unsigned char *p = realloc(b.p, cap);
-            if (p == NULL)
-                usage_error("%s: out of memory", path);
-            b.p = p;
-        }
-        size_t got = fread(b.p + b.n, 1, cap - b.n, f);
-        b.n += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(f))
-        usage_error("%s: read error", path);
-    fclose(f);
+    buf_t b;
+    const char *why = read_file(path, &b);
+    if (why != NULL)
+        usage_error("%s: %s", path, why);
     return b;
-}
-
-static void buf_free(buf_t *b)
-{
-    free(b->p);
-    b->p = NULL;
-    b->n = 0;
 }
 
 static unsigned long number(const char *what, const char *s)
@@ -499,7 +421,7 @@ static void cmd_syncml(CK_MECHANISM_TYPE type, char **argv, int argc)
     buf_t data = { NULL, 0 }, sig = { NULL, 0 };
     size_t chunk = 0;
     if (hmac) {
-        data = read_file(argv[4]);
+        data = read_arg(argv[4]);
         chunk = number("CHUNK", argv[5]);
         if (!sign)
             sig = mac_arg(argv[6]);
@@ -534,7 +456,7 @@ static void cmd_boot_verify(char **argv, int argc)
         no_pin ? 0 : (CK_ULONG)strlen(argv[1]),
     };
     CK_MECHANISM m = { CKM_DMSC_BOOTSTRAP_HMAC_SHA1, &params, sizeof params };
-    buf_t data = read_file(argv[2]);
+    buf_t data = read_arg(argv[2]);
     buf_t sig = mac_arg(argv[3]);
     size_t chunk = argc > 4 ? number("CHUNK", argv[4]) : 0;
     CK_OBJECT_HANDLE key = key_arg(argc > 5 ? argv[5] : "label:NETWORKID");
@@ -582,57 +504,6 @@ static void cmd_init(char **argv, int argc)
 
 /* ------------------------------------------------------------ main */
 
-static void load_module(void)
-{
-    const char *path = getenv("DMSC_MODULE");
-    if (path == NULL || *path == '\0') {
-        fprintf(stderr, "p11-dmsec-driver: DMSC_MODULE is not set\n");
-        exit(2);
-    }
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (h == NULL) {
-        fprintf(stderr, "p11-dmsec-driver: dlopen %s: %s\n", path, dlerror());
-        exit(2);
-    }
-    CK_C_GetFunctionList getfl;
-    void *sym = dlsym(h, "C_GetFunctionList");
-    if (sym == NULL) {
-        fprintf(stderr, "p11-dmsec-driver: %s has no C_GetFunctionList\n", path);
-        exit(2);
-    }
-    memcpy(&getfl, &sym, sizeof getfl);
-    CK_RV rv = getfl(&p11);
-    if (rv != CKR_OK || p11 == NULL)
-        die("C_GetFunctionList", rv);
-}
-
-static void open_token(const char *label)
-{
-    CK_SLOT_ID slots[64];
-    CK_ULONG n = N_ELEMENTS(slots);
-    CK_RV rv = p11->C_GetSlotList(CK_TRUE, slots, &n);
-    if (rv != CKR_OK)
-        die("C_GetSlotList", rv);
-    for (CK_ULONG i = 0; i < n; i++) {
-        CK_TOKEN_INFO ti;
-        char l[33];
-        if (p11->C_GetTokenInfo(slots[i], &ti) != CKR_OK)
-            continue;
-        memcpy(l, ti.label, 32);
-        l[32] = '\0';
-        for (int j = 31; j >= 0 && l[j] == ' '; j--)
-            l[j] = '\0';
-        if (strcmp(l, label) == 0) {
-            rv = p11->C_OpenSession(slots[i], CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &sess);
-            if (rv != CKR_OK)
-                die("C_OpenSession", rv);
-            return;
-        }
-    }
-    fprintf(stderr, "p11-dmsec-driver: no token labelled '%s'\n", label);
-    exit(2);
-}
-
 static void run(char **argv, int argc)
 {
     const char *c = argv[0];
@@ -666,17 +537,8 @@ int main(int argc, char **argv)
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
-    load_module();
-    CK_C_INITIALIZE_ARGS args = { NULL, NULL, NULL, NULL, CKF_OS_LOCKING_OK, NULL };
-    CK_RV rv = p11->C_Initialize(&args);
-    if (rv != CKR_OK)
-        die("C_Initialize", rv);
-    open_token(argv[1]);
-    if (strcmp(argv[2], "-") != 0) {
-        rv = p11->C_Login(sess, CKU_USER, (CK_UTF8CHAR_PTR)argv[2], (CK_ULONG)strlen(argv[2]));
-        if (rv != CKR_OK)
-            die("C_Login", rv);
-    }
+    open_module();
+    open_token(argv[1], strcmp(argv[2], "-") != 0 ? argv[2] : NULL);
     /* The commands, separated by "--". */
     for (int i = 3; i < argc;) {
         int j = i;
@@ -687,7 +549,7 @@ int main(int argc, char **argv)
         run(argv + i, j - i);
         i = j + 1;
     }
-    rv = p11->C_CloseSession(sess);
+    CK_RV rv = p11->C_CloseSession(sess);
     if (rv != CKR_OK)
         die("C_CloseSession", rv);
     rv = p11->C_Finalize(NULL);

@@ -51,7 +51,6 @@
  *   returned CKR_OK for. Prints "done" at the end; on an error prints
  *   "err ..." and exits 1.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -63,74 +62,19 @@
 
 #include <p11-kit/pkcs11.h>
 
-static CK_FUNCTION_LIST_PTR p11;
+#include "p11-check.h"
+
+const char driver_name[] = "p11-driver";
+
 static CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
 static CK_SLOT_ID session_slot;
 static char session_token[33];
-
-struct rv_name {
-    CK_RV rv;
-    const char *name;
-};
-
-#define RV(x) { x, #x }
-static const struct rv_name rv_names[] = {
-    RV(CKR_OK), RV(CKR_CANCEL), RV(CKR_HOST_MEMORY), RV(CKR_SLOT_ID_INVALID),
-    RV(CKR_GENERAL_ERROR), RV(CKR_FUNCTION_FAILED), RV(CKR_ARGUMENTS_BAD),
-    RV(CKR_NO_EVENT), RV(CKR_NEED_TO_CREATE_THREADS), RV(CKR_CANT_LOCK),
-    RV(CKR_ATTRIBUTE_READ_ONLY), RV(CKR_ATTRIBUTE_SENSITIVE),
-    RV(CKR_ATTRIBUTE_TYPE_INVALID), RV(CKR_ATTRIBUTE_VALUE_INVALID),
-    RV(CKR_ACTION_PROHIBITED), RV(CKR_DATA_INVALID), RV(CKR_DATA_LEN_RANGE),
-    RV(CKR_DEVICE_ERROR), RV(CKR_DEVICE_MEMORY), RV(CKR_DEVICE_REMOVED),
-    RV(CKR_ENCRYPTED_DATA_INVALID), RV(CKR_ENCRYPTED_DATA_LEN_RANGE),
-    RV(CKR_FUNCTION_CANCELED), RV(CKR_FUNCTION_NOT_PARALLEL),
-    RV(CKR_FUNCTION_NOT_SUPPORTED), RV(CKR_KEY_HANDLE_INVALID),
-    RV(CKR_KEY_SIZE_RANGE), RV(CKR_KEY_TYPE_INCONSISTENT),
-    RV(CKR_KEY_NOT_NEEDED), RV(CKR_KEY_CHANGED), RV(CKR_KEY_NEEDED),
-    RV(CKR_KEY_INDIGESTIBLE), RV(CKR_KEY_FUNCTION_NOT_PERMITTED),
-    RV(CKR_KEY_NOT_WRAPPABLE), RV(CKR_KEY_UNEXTRACTABLE),
-    RV(CKR_MECHANISM_INVALID), RV(CKR_MECHANISM_PARAM_INVALID),
-    RV(CKR_OBJECT_HANDLE_INVALID), RV(CKR_OPERATION_ACTIVE),
-    RV(CKR_OPERATION_NOT_INITIALIZED), RV(CKR_PIN_INCORRECT),
-    RV(CKR_PIN_INVALID), RV(CKR_PIN_LEN_RANGE), RV(CKR_PIN_EXPIRED),
-    RV(CKR_PIN_LOCKED), RV(CKR_SESSION_CLOSED), RV(CKR_SESSION_COUNT),
-    RV(CKR_SESSION_HANDLE_INVALID), RV(CKR_SESSION_PARALLEL_NOT_SUPPORTED),
-    RV(CKR_SESSION_READ_ONLY), RV(CKR_SESSION_EXISTS),
-    RV(CKR_SESSION_READ_ONLY_EXISTS), RV(CKR_SESSION_READ_WRITE_SO_EXISTS),
-    RV(CKR_SIGNATURE_INVALID), RV(CKR_SIGNATURE_LEN_RANGE),
-    RV(CKR_TEMPLATE_INCOMPLETE), RV(CKR_TEMPLATE_INCONSISTENT),
-    RV(CKR_TOKEN_NOT_PRESENT), RV(CKR_TOKEN_NOT_RECOGNIZED),
-    RV(CKR_TOKEN_WRITE_PROTECTED), RV(CKR_UNWRAPPING_KEY_HANDLE_INVALID),
-    RV(CKR_UNWRAPPING_KEY_SIZE_RANGE), RV(CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT),
-    RV(CKR_USER_ALREADY_LOGGED_IN), RV(CKR_USER_NOT_LOGGED_IN),
-    RV(CKR_USER_PIN_NOT_INITIALIZED), RV(CKR_USER_TYPE_INVALID),
-    RV(CKR_USER_ANOTHER_ALREADY_LOGGED_IN), RV(CKR_USER_TOO_MANY_TYPES),
-    RV(CKR_WRAPPED_KEY_INVALID), RV(CKR_WRAPPED_KEY_LEN_RANGE),
-    RV(CKR_WRAPPING_KEY_HANDLE_INVALID), RV(CKR_WRAPPING_KEY_SIZE_RANGE),
-    RV(CKR_WRAPPING_KEY_TYPE_INCONSISTENT), RV(CKR_RANDOM_SEED_NOT_SUPPORTED),
-    RV(CKR_RANDOM_NO_RNG), RV(CKR_DOMAIN_PARAMS_INVALID),
-    RV(CKR_CURVE_NOT_SUPPORTED), RV(CKR_BUFFER_TOO_SMALL),
-    RV(CKR_SAVED_STATE_INVALID), RV(CKR_INFORMATION_SENSITIVE),
-    RV(CKR_STATE_UNSAVEABLE), RV(CKR_CRYPTOKI_NOT_INITIALIZED),
-    RV(CKR_CRYPTOKI_ALREADY_INITIALIZED), RV(CKR_MUTEX_BAD),
-    RV(CKR_MUTEX_NOT_LOCKED), RV(CKR_NEW_PIN_MODE), RV(CKR_NEXT_OTP),
-    RV(CKR_EXCEEDED_MAX_ITERATIONS), RV(CKR_FIPS_SELF_TEST_FAILED),
-    RV(CKR_LIBRARY_LOAD_FAILED), RV(CKR_PIN_TOO_WEAK),
-    RV(CKR_PUBLIC_KEY_INVALID), RV(CKR_FUNCTION_REJECTED),
-};
-#undef RV
 
 /* "CKR_NAME 0xHEX" for rv, in a static buffer. */
 static const char *rv_str(CK_RV rv)
 {
     static char buf[96];
-    for (size_t i = 0; i < sizeof rv_names / sizeof rv_names[0]; i++) {
-        if (rv_names[i].rv == rv) {
-            snprintf(buf, sizeof buf, "%s 0x%lx", rv_names[i].name, (unsigned long)rv);
-            return buf;
-        }
-    }
-    snprintf(buf, sizeof buf, "CKR_0x%lx 0x%lx", (unsigned long)rv, (unsigned long)rv);
+    snprintf(buf, sizeof buf, "%s 0x%lx", rv_name(rv), (unsigned long)rv);
     return buf;
 }
 
@@ -151,33 +95,6 @@ static void reply_rv(CK_RV rv)
         reply("ok");
     else
         reply("err %s", rv_str(rv));
-}
-
-static int load_module(void)
-{
-    const char *path = getenv("DMSC_MODULE");
-    if (path == NULL || *path == '\0') {
-        fprintf(stderr, "p11-driver: DMSC_MODULE is not set\n");
-        return -1;
-    }
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (h == NULL) {
-        fprintf(stderr, "p11-driver: dlopen %s: %s\n", path, dlerror());
-        return -1;
-    }
-    CK_C_GetFunctionList getfl;
-    void *sym = dlsym(h, "C_GetFunctionList");
-    if (sym == NULL) {
-        fprintf(stderr, "p11-driver: %s has no C_GetFunctionList\n", path);
-        return -1;
-    }
-    memcpy(&getfl, &sym, sizeof getfl);
-    CK_RV rv = getfl(&p11);
-    if (rv != CKR_OK || p11 == NULL) {
-        fprintf(stderr, "p11-driver: C_GetFunctionList: %s\n", rv_str(rv));
-        return -1;
-    }
-    return 0;
 }
 
 /* Copy a blank-padded PKCS#11 string into a C string without the padding. */
@@ -261,7 +178,7 @@ static CK_RV open_slot(CK_SLOT_ID slot, const char *name)
     return CKR_OK;
 }
 
-static CK_RV open_token(const char *label)
+static CK_RV open_by_label(const char *label)
 {
     CK_SLOT_ID slot;
     char name[33];
@@ -317,40 +234,6 @@ static CK_RV find_label(const char *label, CK_OBJECT_HANDLE *hs, CK_ULONG max, C
     return rv != CKR_OK ? rv : rv2;
 }
 
-static int read_file(const char *path, unsigned char **data, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return -1;
-    size_t cap = 4096;
-    *len = 0;
-    *data = malloc(cap);
-    while (*data != NULL) {
-        size_t got = fread(*data + *len, 1, cap - *len, f);
-        *len += got;
-        if (got == 0)
-            break;
-        if (*len == cap) {
-            unsigned char *p = realloc(*data, cap * 2);
-            if (p == NULL) {
-                free(*data);
-                *data = NULL;
-                break;
-            }
-            *data = p;
-            cap *= 2;
-        }
-    }
-    int bad = ferror(f) || *data == NULL;
-    fclose(f);
-    if (bad) {
-        free(*data);
-        *data = NULL;
-        return -1;
-    }
-    return 0;
-}
-
 static int hex_to_bin(const char *hex, unsigned char *out, size_t max, size_t *len)
 {
     size_t n = strlen(hex);
@@ -375,14 +258,14 @@ static void cmd_createfile(char *args)
         reply("err usage createfile LABEL FILE");
         return;
     }
-    unsigned char *data;
-    size_t len;
-    if (read_file(path, &data, &len) != 0) {
-        reply("err usage cannot read %s: %s", path, strerror(errno));
+    buf_t data;
+    const char *why = read_file(path, &data);
+    if (why != NULL) {
+        reply("err usage cannot read %s: %s", path, why);
         return;
     }
-    reply_rv(create_data_value(label, CK_FALSE, data, len));
-    free(data);
+    reply_rv(create_data_value(label, CK_FALSE, data.p, data.n));
+    buf_free(&data);
 }
 
 static void cmd_cert(char *args)
@@ -400,10 +283,10 @@ static void cmd_cert(char *args)
         reply("err usage cert LABEL HEXID FILE [trusted]");
         return;
     }
-    unsigned char *der;
-    size_t der_len;
-    if (read_file(path, &der, &der_len) != 0) {
-        reply("err usage cannot read %s: %s", path, strerror(errno));
+    buf_t der;
+    const char *why = read_file(path, &der);
+    if (why != NULL) {
+        reply("err usage cannot read %s: %s", path, why);
         return;
     }
     CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
@@ -416,7 +299,7 @@ static void cmd_cert(char *args)
         { CKA_PRIVATE, &no, sizeof no },
         { CKA_LABEL, label, strlen(label) },
         { CKA_ID, id, id_len },
-        { CKA_VALUE, der, der_len },
+        { CKA_VALUE, der.p, der.n },
         { CKA_TRUSTED, &yes, sizeof yes },
     };
     CK_ULONG n = sizeof t / sizeof t[0];
@@ -424,7 +307,7 @@ static void cmd_cert(char *args)
         n--;
     CK_OBJECT_HANDLE h;
     reply_rv(p11->C_CreateObject(session, t, n, &h));
-    free(der);
+    buf_free(&der);
 }
 
 static void cmd_getattr(char *args)
@@ -515,7 +398,7 @@ static void cmd_forkfind(const char *label)
             _exit(0);
         }
         session = CK_INVALID_HANDLE;
-        rv = open_token(session_token);
+        rv = open_by_label(session_token);
         CK_ULONG n = 0;
         if (rv == CKR_OK)
             rv = find_label(label, NULL, 0, &n);
@@ -614,7 +497,7 @@ static int command_mode(void)
         } else if (strcmp(cmd, "init") == 0) {
             reply_rv(p11->C_Initialize(NULL));
         } else if (strcmp(cmd, "open") == 0) {
-            reply_rv(open_token(args));
+            reply_rv(open_by_label(args));
         } else if (strcmp(cmd, "openidx") == 0) {
             cmd_openidx(args);
         } else if (strcmp(cmd, "slots") == 0) {
@@ -717,7 +600,7 @@ static int writer_mode(int argc, char **argv)
     }
     CK_RV rv = p11->C_Initialize(NULL);
     if (rv == CKR_OK)
-        rv = open_token(argc > 4 ? argv[4] : NULL);
+        rv = open_by_label(argc > 4 ? argv[4] : NULL);
     if (rv == CKR_OK && argc > 5)
         rv = p11->C_Login(session, CKU_USER, (CK_UTF8CHAR_PTR)argv[5], strlen(argv[5]));
     if (rv != CKR_OK) {
@@ -747,8 +630,7 @@ int main(int argc, char **argv)
                         "       p11-driver writer LABELPREFIX COUNT [TOKENLABEL [PIN]]\n");
         return 2;
     }
-    if (load_module() != 0)
-        return 2;
+    load_module();
     if (argc > 1)
         return writer_mode(argc, argv);
     return command_mode();
