@@ -38,4 +38,5 @@ TESTS += $(INTEGRATION_TESTS)
 
 EXTRA_DIST += \
 	tests/integration/lib.sh \
+	tests/integration/crypto-lib.sh \
 	$(INTEGRATION_TESTS)
