@@ -24,11 +24,30 @@ enum {
 	DMSC_EXIT_USAGE = 2,     /* the command line is wrong, or the tool could
 	                            not do its job (a file that cannot be read,
 	                            output that cannot be written, no memory) */
+	/* The card commands (p11-client.h): */
+	DMSC_EXIT_NO_CARD = 3,   /* no card: the module cannot be loaded, no
+	                            token is present, none matches --token, or
+	                            several do */
+	DMSC_EXIT_NOT_ACTIVATED = 4, /* the token is not initialised, or its
+	                            user PIN is not set */
+	DMSC_EXIT_NO_DATA = 5,   /* the data asked for is not on the card (no
+	                            MO at that path; `status`: no provisioning
+	                            data at all) */
+	DMSC_EXIT_PIN = 6,       /* login failed: wrong PIN, PIN locked, or no
+	                            PIN to be had */
+	DMSC_EXIT_CARD = 7,      /* the card refused or failed an operation
+	                            (full, write-protected, removed, device
+	                            error) */
 };
 
-/* The options every command takes, before or after the command name. */
+/* The options every command takes, before or after the command name.
+ * The card commands hand the struct to dmsc_p11_open() (p11-client.h). */
 struct dmsc_common {
 	bool quiet;              /* -q: nothing on stderr but errors */
+	const char *module;      /* --module PATH: the PKCS#11 module */
+	const char *token;       /* --token URI: RFC 7512 token URI */
+	char *pin;               /* --pin PIN: points into argv, which
+	                            dmsc_p11_login() wipes after use */
 };
 
 struct dmsc_command {
@@ -49,14 +68,21 @@ struct dmsc_command {
 };
 
 extern const struct dmsc_command dmsc_cmd_canon;
+extern const struct dmsc_command dmsc_cmd_status;
 
 /* getopt_long entries for the common options; a command puts these in its
  * own option strings and tables and passes what getopt returns that is not
  * its own to dmsc_common_option(). */
 #define DMSC_COMMON_SHORTOPTS "hq"
+#define DMSC_OPT_MODULE 0x4d0001   /* getopt values of the long-only ones */
+#define DMSC_OPT_TOKEN 0x4d0002
+#define DMSC_OPT_PIN 0x4d0003
 #define DMSC_COMMON_LONGOPTS                                                \
 	{ "help", no_argument, NULL, 'h' },                                 \
-	{ "quiet", no_argument, NULL, 'q' }
+	{ "quiet", no_argument, NULL, 'q' },                                \
+	{ "module", required_argument, NULL, DMSC_OPT_MODULE },             \
+	{ "token", required_argument, NULL, DMSC_OPT_TOKEN },               \
+	{ "pin", required_argument, NULL, DMSC_OPT_PIN }
 
 /* dmsc_common_option() returns this to say "handled, go on parsing";
  * anything else is the exit status the command returns at once (0 after

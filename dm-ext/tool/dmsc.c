@@ -19,9 +19,11 @@
 #include <libxml/parser.h>
 
 #include "commands.h"
+#include "p11-client.h"
 
 /* In the order `dmsc --help` lists them. */
 static const struct dmsc_command *const commands[] = {
+	&dmsc_cmd_status,
 	&dmsc_cmd_canon,
 };
 
@@ -29,14 +31,35 @@ static const struct dmsc_command *const commands[] = {
 
 static const char common_options_help[] =
 	"Common options (before or after the command name):\n"
-	"  -q, --quiet   print nothing on stderr but errors\n"
-	"  -h, --help    print the help and exit\n";
+	"  -q, --quiet       print nothing on stderr but errors\n"
+	"  -h, --help        print the help and exit\n"
+	"Card commands also use (the others accept and ignore them):\n"
+	"      --module PATH the PKCS#11 module (default: $DMSC_MODULE, else "
+	"the\n"
+	"                    module built beside dmsc, else\n"
+	"                    " DMSC_P11_DEFAULT_MODULE ")\n"
+	"      --token URI   the token, as an RFC 7512 URI, e.g.\n"
+	"                    'pkcs11:token=DM' (default: the only initialised "
+	"token,\n"
+	"                    else the one labelled " DMSC_P11_DM_LABEL ")\n"
+	"      --pin PIN     the user PIN (visible to ps until used: prefer "
+	"the\n"
+	"                    URI's pin-source=FILE, $DMSC_PIN or the prompt)\n";
 
 static const char exit_status_help[] =
 	"Exit status:\n"
 	"  0  success\n"
 	"  1  the input was read and refused (the message says where and why)\n"
-	"  2  a usage error, or a file that cannot be read or written\n";
+	"  2  a usage error, or a file that cannot be read or written\n"
+	"  3  no card: the module cannot be loaded, or no token (or several)\n"
+	"     present and matching --token\n"
+	"  4  the card is not activated: token not initialised or user PIN "
+	"not set\n"
+	"  5  the data asked for is not on the card (status: no provisioning "
+	"data)\n"
+	"  6  login failed: wrong PIN, PIN locked, or no PIN given\n"
+	"  7  the card refused or failed the operation (full, write-protected,\n"
+	"     removed, device error)\n";
 
 void dmsc_error(const char *fmt, ...)
 {
@@ -69,6 +92,22 @@ static void command_help(const struct dmsc_command *cmd, FILE *out)
 	        exit_status_help, cmd->examples);
 }
 
+/* --module, --token, --pin: the last one given counts. */
+static void card_option(int opt, struct dmsc_common *common)
+{
+	switch (opt) {
+	case DMSC_OPT_MODULE:
+		common->module = optarg;
+		break;
+	case DMSC_OPT_TOKEN:
+		common->token = optarg;
+		break;
+	default:
+		common->pin = optarg;
+		break;
+	}
+}
+
 int dmsc_common_option(const struct dmsc_command *cmd, int opt,
                        struct dmsc_common *common)
 {
@@ -78,6 +117,11 @@ int dmsc_common_option(const struct dmsc_command *cmd, int opt,
 		return DMSC_EXIT_OK;
 	case 'q':
 		common->quiet = true;
+		return DMSC_OPTION_HANDLED;
+	case DMSC_OPT_MODULE:
+	case DMSC_OPT_TOKEN:
+	case DMSC_OPT_PIN:
+		card_option(opt, common);
 		return DMSC_OPTION_HANDLED;
 	default:
 		/* '?': getopt has said what was wrong, prefixed "dmsc NAME". */
@@ -91,7 +135,7 @@ static void tool_help(FILE *out)
 {
 	size_t i;
 
-	fputs("Usage: dmsc [-q] COMMAND [OPTIONS] [ARGS]\n"
+	fputs("Usage: dmsc [COMMON OPTIONS] COMMAND [OPTIONS] [ARGS]\n"
 	      "       dmsc help [COMMAND]\n"
 	      "       dmsc --version\n"
 	      "\n"
@@ -205,6 +249,11 @@ static int run(int argc, char **argv)
 		case 'q':
 			common.quiet = true;
 			break;
+		case DMSC_OPT_MODULE:
+		case DMSC_OPT_TOKEN:
+		case DMSC_OPT_PIN:
+			card_option(opt, &common);
+			break;
 		default:
 			fputs("Try 'dmsc --help' for more information.\n",
 			      stderr);
@@ -215,7 +264,7 @@ static int run(int argc, char **argv)
 	if (want_help)
 		return help(argc - first, argv + first);
 	if (first == argc) {
-		fputs("Usage: dmsc [-q] COMMAND [OPTIONS] [ARGS]\n"
+		fputs("Usage: dmsc [COMMON OPTIONS] COMMAND [OPTIONS] [ARGS]\n"
 		      "Try 'dmsc --help' for the commands.\n", stderr);
 		return DMSC_EXIT_USAGE;
 	}

@@ -9,8 +9,17 @@ bin_PROGRAMS += dmsc
 dmsc_SOURCES = \
 	dm-ext/tool/commands.h \
 	dm-ext/tool/dmsc.c \
-	dm-ext/tool/cmd-canon.c
-dmsc_LDADD = libdmsc-dmext.la $(LIBXML2_LIBS) $(OPENSSL_LIBS)
+	dm-ext/tool/cmd-canon.c \
+	dm-ext/tool/cmd-status.c \
+	dm-ext/tool/json-out.h dm-ext/tool/json-out.c \
+	dm-ext/tool/p11-client.h dm-ext/tool/p11-client-impl.h \
+	dm-ext/tool/p11-client.c dm-ext/tool/p11-login.c \
+	dm-ext/tool/p11-errors.c dm-ext/tool/p11-data.c \
+	module/debug.h module/debug.c
+# The module the tool loads by default, once installed (p11-client.h).
+dmsc_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DDMSC_P11_DEFAULT_MODULE=\"$(p11moduledir)/dmsc-pkcs11.so\"
+dmsc_LDADD = libdmsc-dmext.la $(P11KIT_LIBS) $(LIBXML2_LIBS) $(OPENSSL_LIBS)
 
 # `dmsc canon` against the canonical-form vectors, real sha256sum, large
 # opaque input through stdin with bounded memory, and its errors.
