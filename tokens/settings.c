@@ -74,8 +74,26 @@ static int parse_file(dmsc_config *cfg, const char *path, FILE *f, char *err, si
                 snprintf(err, err_len, "%s:%u: durability must be 'process' or 'power'", path, lineno);
                 return -1;
             }
+        } else if (strcmp(key, "approve_policy") == 0) {
+            if (strcmp(value, "reject") != 0 && strcmp(value, "ask") != 0) {
+                snprintf(err, err_len, "%s:%u: approve_policy must be 'reject' or 'ask'", path, lineno);
+                return -1;
+            }
+            free(cfg->approve_policy);
+            cfg->approve_policy = strdup(value);
+            if (cfg->approve_policy == NULL)
+                return -1;
+        } else if (strcmp(key, "audit_log") == 0) {
+            if (*value != '/') {
+                snprintf(err, err_len, "%s:%u: audit_log must be an absolute path", path, lineno);
+                return -1;
+            }
+            free(cfg->audit_log);
+            cfg->audit_log = strdup(value);
+            if (cfg->audit_log == NULL)
+                return -1;
         } else {
-            snprintf(err, err_len, "%s:%u: unknown setting '%s' (known: store, capacity, durability)", path, lineno, key);
+            snprintf(err, err_len, "%s:%u: unknown setting '%s' (known: store, capacity, durability, approve_policy, audit_log)", path, lineno, key);
             return -1;
         }
     }
@@ -157,6 +175,10 @@ void dmsc_config_free(dmsc_config *cfg)
 {
     free(cfg->store);
     free(cfg->source);
+    free(cfg->approve_policy);
+    free(cfg->audit_log);
     cfg->store = NULL;
     cfg->source = NULL;
+    cfg->approve_policy = NULL;
+    cfg->audit_log = NULL;
 }

@@ -12,6 +12,10 @@
  *                        process: a change that returned survives a crash
  *                        of the process (kill -9); power: also a power loss
  *                        (an fsync per change).
+ *   approve_policy = reject | ask
+ *                        `dmsc approve`: what happens to a package the MA
+ *                        did not approve (the module ignores it).
+ *   audit_log = FILE     `dmsc approve`: where its decisions are appended.
  */
 #ifndef DMSC_SETTINGS_H
 #define DMSC_SETTINGS_H
@@ -27,6 +31,8 @@ typedef struct {
     char *source;       /* the config file read, or NULL */
     uint64_t capacity;
     bool durable_power;
+    char *approve_policy; /* "reject" or "ask" (malloc'd), or NULL */
+    char *audit_log;      /* malloc'd, or NULL */
 } dmsc_config;
 
 /* 0 on success; on error, fills err (a message naming the problem). */

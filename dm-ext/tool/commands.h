@@ -69,6 +69,9 @@ struct dmsc_command {
 
 extern const struct dmsc_command dmsc_cmd_canon;
 extern const struct dmsc_command dmsc_cmd_status;
+extern const struct dmsc_command dmsc_cmd_sign;
+extern const struct dmsc_command dmsc_cmd_verify;
+extern const struct dmsc_command dmsc_cmd_approve;
 
 /* getopt_long entries for the common options; a command puts these in its
  * own option strings and tables and passes what getopt returns that is not

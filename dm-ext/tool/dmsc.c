@@ -25,6 +25,9 @@
 static const struct dmsc_command *const commands[] = {
 	&dmsc_cmd_status,
 	&dmsc_cmd_canon,
+	&dmsc_cmd_sign,
+	&dmsc_cmd_verify,
+	&dmsc_cmd_approve,
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

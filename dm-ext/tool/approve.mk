@@ -1,0 +1,19 @@
+# dm-ext/tool/approve.mk: firmware / software approval in the dmsc tool:
+# `dmsc sign` (the MA's side), `dmsc verify`, `dmsc approve` (the device's
+# side), dm-ext/APPROVAL.md.  Included from the top Makefile.am after
+# tool.mk.
+dmsc_SOURCES += \
+	dm-ext/tool/cmd-sign.c \
+	dm-ext/tool/cmd-verify.c \
+	dm-ext/tool/cmd-approve.c \
+	dm-ext/tool/approval.h dm-ext/tool/approval.c \
+	dm-ext/tool/audit.h dm-ext/tool/audit.c \
+	dm-ext/tool/pkgref.h dm-ext/tool/pkgref.c \
+	dm-ext/tool/slurp.h dm-ext/tool/slurp.c \
+	dm-ext/tool/trust.h dm-ext/tool/trust.c \
+	dm-ext/tool/xmldsig.h dm-ext/tool/xmldsig.c
+# The tool reads dmsc.conf (approve_policy, audit_log) with the module's
+# own parser, so both accept the same file.
+noinst_LTLIBRARIES += libdmsc-settings.la
+libdmsc_settings_la_SOURCES = tokens/settings.h tokens/settings.c
+dmsc_LDADD += libdmsc-settings.la
