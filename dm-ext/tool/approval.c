@@ -10,9 +10,18 @@
 #include <openssl/crypto.h>
 
 #include "approval.h"
+#include "canon.h"
 #include "dmmsg.h"
 #include "slurp.h"
 #include "xmldsig.h"
+
+static int discard(void *ctx, const unsigned char *data, size_t len)
+{
+	(void)ctx;
+	(void)data;
+	(void)len;
+	return 0;
+}
 
 int approval_read_signature(const char *path, unsigned char **sig,
                             size_t *len, char *why, size_t why_len)
@@ -99,8 +108,14 @@ int approval_check_message(trust_anchors *t, const char *msg_path,
 		snprintf(why, why_len, "%s: %s", msg_path, reason);
 		goto done;
 	}
-	/* Only now, from the very bytes the card verified. */
+	/* Only now, from the very bytes the card verified, normalised as
+	 * the canonical form is (a WBXML chr <Data> read back as text). */
 	if (refs != NULL &&
+	    dmsc_canon_doc(doc, NULL, discard, NULL, &err) != DMSC_DM_OK) {
+		snprintf(why, why_len, "%s: %s", msg_path, err.message);
+		*who = NULL;
+		rc = TRUST_REFUSED;
+	} else if (refs != NULL &&
 	    pkgref_collect(doc, refs, reason, sizeof reason) != 0) {
 		snprintf(why, why_len, "%s: %s", msg_path, reason);
 		*who = NULL;

@@ -17,3 +17,10 @@ dmsc_SOURCES += \
 noinst_LTLIBRARIES += libdmsc-settings.la
 libdmsc_settings_la_SOURCES = tokens/settings.h tokens/settings.c
 dmsc_LDADD += libdmsc-settings.la
+
+# sign / verify / approve end to end against SoftHSM (the MA's token) and
+# the built module (the card), every Bad input of issue 6, the ask policy
+# through a pseudo-terminal, a 2 GiB sparse package.
+TESTS += tests/integration/test-approve.sh
+EXTRA_DIST += tests/integration/test-approve.sh tests/integration/approve-lib.sh \
+	dm-ext/APPROVAL.md
