@@ -298,7 +298,8 @@ static int decide(const struct approve_opts *o, struct package *pks,
 				       "approved by the user" :
 				       "declined by the user", pk->path,
 				       pk->why);
-			if (!answer && rc != APPROVE_ERROR)
+			if (!answer && (rc == APPROVE_APPROVED ||
+			                rc == APPROVE_USER_APPROVED))
 				rc = APPROVE_DECLINED;
 			else if (answer && rc == APPROVE_APPROVED)
 				rc = APPROVE_USER_APPROVED;
