@@ -8,8 +8,9 @@
  * itself (dm-ext/canon, the same code the card runs) and signs the
  * canonical bytes with the standard mechanism: CKM_SHA256_RSA_PKCS over
  * the canonical form is exactly CKM_DMSC_SHA256_RSA_PKCS over the
- * message, and CKM_ECDSA_SHA256 is CKM_DMSC_ECDSA_SHA256.  A package is
- * signed as the bytes it is, streamed.
+ * message; for EC the SHA-256 is computed here and signed with raw
+ * CKM_ECDSA (all SoftHSM has), which is CKM_DMSC_ECDSA_SHA256 over the
+ * message.  A package is signed as the bytes it is, streamed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 
 #include <libxml/tree.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <p11-kit/pkcs11.h>
 #include <p11-kit/uri.h>
 
@@ -133,15 +135,57 @@ static int sign_bytes(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s,
 	return rv == CKR_OK ? 0 : -1;
 }
 
-/* A package: its bytes, streamed through C_SignUpdate. */
+/* An EC signature: many tokens (SoftHSM among them) have only raw
+ * CKM_ECDSA, so the SHA-256 is computed here and the token signs the hash:
+ * the same r || s as CKM_ECDSA_SHA256 over the data. */
+static int sign_hash_ec(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s,
+                        CK_OBJECT_HANDLE key, EVP_MD_CTX *md,
+                        unsigned char *sig, CK_ULONG *sig_len)
+{
+	unsigned char hash[32];
+	unsigned int n = 0;
+
+	if (EVP_DigestFinal_ex(md, hash, &n) != 1 || n != sizeof hash) {
+		dmsc_error("SHA-256 failed (OpenSSL)");
+		return -1;
+	}
+	return sign_bytes(f, s, CKM_ECDSA, key, hash, n, sig, sig_len);
+}
+
+/* Sign data held in memory (a canonical form) with the key's standard
+ * mechanism. */
+static int sign_data(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s,
+                     CK_KEY_TYPE type, CK_OBJECT_HANDLE key,
+                     const unsigned char *data, size_t len,
+                     unsigned char *sig, CK_ULONG *sig_len)
+{
+	EVP_MD_CTX *md;
+	int rc = -1;
+
+	if (type == CKK_RSA)
+		return sign_bytes(f, s, CKM_SHA256_RSA_PKCS, key, data, len,
+		                  sig, sig_len);
+	md = EVP_MD_CTX_new();
+	if (md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(md, data, len) == 1)
+		rc = sign_hash_ec(f, s, key, md, sig, sig_len);
+	else
+		dmsc_error("SHA-256 failed (OpenSSL)");
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+/* A package: its bytes, streamed through C_SignUpdate (RSA) or the
+ * SHA-256 of an EC signature. */
 static int sign_package(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s,
-                        CK_MECHANISM_TYPE mech, CK_OBJECT_HANDLE key,
+                        CK_KEY_TYPE type, CK_OBJECT_HANDLE key,
                         const char *path, unsigned char *sig,
                         CK_ULONG *sig_len)
 {
-	CK_MECHANISM m = { mech, NULL, 0 };
+	CK_MECHANISM m = { CKM_SHA256_RSA_PKCS, NULL, 0 };
 	unsigned char *buf = malloc(TRUST_READ_CHUNK);
 	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
+	EVP_MD_CTX *md = NULL;
 	CK_RV rv = CKR_OK;
 	ssize_t n;
 
@@ -149,7 +193,18 @@ static int sign_package(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s,
 		dmsc_error("%s: cannot open: %s", path, strerror(errno));
 		goto done;
 	}
-	rv = f->C_SignInit(s, &m, key);
+	if (type == CKK_RSA) {
+		rv = f->C_SignInit(s, &m, key);
+	} else {
+		md = EVP_MD_CTX_new();
+		if (md == NULL ||
+		    EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+			dmsc_error("SHA-256 failed (OpenSSL)");
+			goto done;
+		}
+	}
+	/* On a read error the signing operation is left open: closing the
+	 * session (dmsc_p11_close) ends it. */
 	while (rv == CKR_OK) {
 		n = read(fd, buf, TRUST_READ_CHUNK);
 		if (n < 0 && errno == EINTR)
@@ -157,12 +212,22 @@ static int sign_package(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s,
 		if (n < 0) {
 			dmsc_error("%s: cannot read: %s", path,
 			           strerror(errno));
-			f->C_SignFinal(s, NULL, sig_len); /* ends nothing */
 			goto done;
 		}
 		if (n == 0)
 			break;
-		rv = f->C_SignUpdate(s, buf, (CK_ULONG)n);
+		if (md != NULL) {
+			if (EVP_DigestUpdate(md, buf, (size_t)n) != 1) {
+				dmsc_error("SHA-256 failed (OpenSSL)");
+				goto done;
+			}
+		} else {
+			rv = f->C_SignUpdate(s, buf, (CK_ULONG)n);
+		}
+	}
+	if (md != NULL) {
+		rc = sign_hash_ec(f, s, key, md, sig, sig_len);
+		goto done;
 	}
 	if (rv == CKR_OK)
 		rv = f->C_SignFinal(s, sig, sig_len);
@@ -172,6 +237,7 @@ static int sign_package(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s,
 	}
 	rc = 0;
 done:
+	EVP_MD_CTX_free(md);
 	free(buf);
 	if (fd >= 0)
 		close(fd);
@@ -320,9 +386,7 @@ static int sign(const struct sign_opts *o, const struct dmsc_common *common,
 			rc = DMSC_EXIT_REFUSED;
 			goto done;
 		}
-		if (sign_package(f, s, type == CKK_RSA ?
-		                 CKM_SHA256_RSA_PKCS : CKM_ECDSA_SHA256, key,
-		                 path, sig, &sig_len) != 0)
+		if (sign_package(f, s, type, key, path, sig, &sig_len) != 0)
 			goto done;
 		if (write_out(o->output, sig, sig_len) != 0)
 			goto done;
@@ -350,9 +414,8 @@ static int sign(const struct sign_opts *o, const struct dmsc_common *common,
 		    write_out(o->output, out, out_len) != 0)
 			goto done;
 	} else {
-		if (sign_bytes(f, s, type == CKK_RSA ?
-		               CKM_SHA256_RSA_PKCS : CKM_ECDSA_SHA256, key,
-		               c14n.data, c14n.len, sig, &sig_len) != 0 ||
+		if (sign_data(f, s, type, key, c14n.data, c14n.len, sig,
+		              &sig_len) != 0 ||
 		    write_out(o->output, sig, sig_len) != 0)
 			goto done;
 	}
@@ -434,7 +497,7 @@ const struct dmsc_command dmsc_cmd_sign = {
 	"A DM message (XML or WBXML) is signed over its canonical form (dmsc "
 	"canon),\n"
 	"canonicalised here and signed with CKM_SHA256_RSA_PKCS (RSA) or\n"
-	"CKM_ECDSA_SHA256 (EC P-256): the same signature as\n"
+	"CKM_ECDSA over its SHA-256 (EC P-256): the same signature as\n"
 	"CKM_DMSC_SHA256_RSA_PKCS / CKM_DMSC_ECDSA_SHA256 on the card, so "
 	"any token\n"
 	"signs (SoftHSM, an HSM).  The output is the detached signature "

@@ -25,13 +25,15 @@ ma_token() {
         --pin "$MA_PIN" >/dev/null
 }
 
-# ma_key DIR NAME ID [OPENSSL-REQ-ARGS...]: an RSA-2048 key and a
-# self-signed certificate (DIR/NAME.key, NAME.pem, NAME.der, NAME.pub),
-# the key imported into the MA token with label NAME and id ID.
+# ma_key DIR NAME ID [NEWKEY [OPENSSL-REQ-ARGS...]]: a key (openssl req's
+# -newkey NEWKEY, default rsa:2048) and a self-signed certificate
+# (DIR/NAME.key, NAME.pem, NAME.der, NAME.pub), the key imported into the
+# MA token with label NAME and id ID.
 ma_key() {
-    local dir=$1 name=$2 id=$3
+    local dir=$1 name=$2 id=$3 newkey=${4:-rsa:2048}
     shift 3
-    openssl req -x509 -newkey rsa:2048 -nodes -subj "/CN=$name" -days 365 \
+    [ $# -gt 0 ] && shift
+    openssl req -x509 -newkey "$newkey" -nodes -subj "/CN=$name" -days 365 \
         -keyout "$dir/$name.key" -out "$dir/$name.pem" "$@" 2>/dev/null
     openssl x509 -in "$dir/$name.pem" -outform DER -out "$dir/$name.der"
     openssl x509 -in "$dir/$name.pem" -pubkey -noout >"$dir/$name.pub"

@@ -183,6 +183,43 @@ expect_rc 0 "approve a package from a file"
 audit_has "\"operation\":\"install-from-file\"" "alternative flow audit"
 audit_has "\"digest\":\"$DIGEST\"" "alternative flow audit digest"
 
+step "approve: two messages, two packages"
+head -c 100000 /dev/urandom >"$T/app.bin"
+fumo_message "$T/fumo2.xml" "$(openssl dgst -sha256 -r "$T/app.bin" | cut -d' ' -f1)" ./FUMO/fw2 "Modem 1.1"
+"$DMSC" sign -q "${MA[@]}" --key ma -o "$T/fumo2.sig" "$T/fumo2.xml"
+before=$(audit_lines)
+approve --message "$T/fumo.xml" --signature "$T/fumo.sig" --message "$T/fumo2.xml" \
+    --signature "$T/fumo2.sig" "$T/fw.bin" "$T/app.bin"
+expect_rc 0 "two messages, two packages"
+[ "$(audit_lines)" -eq $((before + 2)) ] || fail "two packages: expected two audit records"
+grep -qF '"operation":"./FUMO/fw2/DownloadAndUpdate","package":"'"$T/app.bin"'"' "$AUDIT" ||
+    fail "the second package is not recorded with its own operation"
+printf 'y' >>"$T/app.bin"
+approve --message "$T/fumo.xml" --signature "$T/fumo.sig" --message "$T/fumo2.xml" \
+    --signature "$T/fumo2.sig" "$T/fw.bin" "$T/app.bin"
+expect_rc 1 "two packages, the second changed"
+[ "$(tail -n 2 "$AUDIT" | grep -c '"result":"approved"')" -eq 1 ] &&
+    [ "$(tail -n 2 "$AUDIT" | grep -c '"result":"rejected"')" -eq 1 ] ||
+    fail "two packages, one changed: expected one approved and one rejected record"
+
+step "an EC P-256 MA key"
+ma_key "$T" maec 03 ec -pkeyopt ec_paramgen_curve:P-256
+card "$T/store-ec" "$T/maec.der" trusted
+run sign "${MA[@]}" --key maec -o "$T/fumo.ec.sig" "$T/fumo.xml"
+expect_rc 0 "sign with an EC key"
+[ "$(wc -c <"$T/fumo.ec.sig")" -eq 64 ] || fail "an ECDSA P-256 signature is 64 bytes (r || s)"
+run sign "${MA[@]}" --key maec -o "$T/fw.ec.sig" "$T/fw.bin"
+expect_rc 0 "sign a package with an EC key"
+DMSC_STORE=$T/store-ec approve --message "$T/fumo.wbxml" --signature "$T/fumo.ec.sig" "$T/fw.bin"
+expect_rc 0 "approve with an EC trust anchor (WBXML form)"
+DMSC_STORE=$T/store-ec approve --signature "$T/fw.ec.sig" "$T/fw.bin"
+expect_rc 0 "approve a package with an EC trust anchor"
+DMSC_STORE=$T/store-ec rejected "an RSA signature for an EC trust anchor" "signature is 256 bytes" \
+    --message "$T/fumo.xml" --signature "$T/fumo.sig" "$T/fw.bin"
+run sign "${MA[@]}" --key maec --enveloped "$T/fumo.xml"
+expect_rc 2 "enveloped with an EC key"
+err_has "RSA" "enveloped with an EC key"
+
 step "Bad input: each rejected with one line, exit 1 and an audit record"
 cp "$T/fw.bin" "$T/fw-changed.bin"
 printf '\x5a' | dd of="$T/fw-changed.bin" bs=1 seek=1234567 conv=notrunc status=none
