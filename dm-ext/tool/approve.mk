@@ -24,3 +24,15 @@ dmsc_LDADD += libdmsc-settings.la
 TESTS += tests/integration/test-approve.sh
 EXTRA_DIST += tests/integration/test-approve.sh tests/integration/approve-lib.sh \
 	dm-ext/APPROVAL.md
+
+# The pieces that need no token: package references, the XML-DSig form,
+# the audit record.
+if HAVE_CHECK
+check_PROGRAMS += dm-ext/tool/test-approval
+TESTS += dm-ext/tool/test-approval
+dm_ext_tool_test_approval_SOURCES = dm-ext/tool/test-approval.c \
+	dm-ext/tool/pkgref.c dm-ext/tool/xmldsig.c dm-ext/tool/audit.c \
+	dm-ext/tool/json-out.c
+dm_ext_tool_test_approval_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBXML2_CFLAGS)
+dm_ext_tool_test_approval_LDADD = libdmsc-dmext.la $(LIBXML2_LIBS) $(CHECK_LIBS)
+endif
