@@ -11,6 +11,8 @@ static CK_RV refresh_inlock(void)
     CK_RV rv = dmsc_g.backend->ops->slots(dmsc_g.backend, &bslots, &n);
     if (rv != CKR_OK)
         return rv;
+    for (size_t j = 0; j < dmsc_g.n_slots; j++)
+        dmsc_g.slots[j].presence = 0; /* set again below while the backend lists it */
     for (size_t i = 0; i < n; i++) {
         dmsc_slot *s = NULL;
         for (size_t j = 0; j < dmsc_g.n_slots; j++)
@@ -29,6 +31,7 @@ static CK_RV refresh_inlock(void)
             dmsc_g.n_slots++;
         }
         s->info = bslots[i].info;
+        s->presence = bslots[i].presence;
     }
     /* Slots list in ascending id order. */
     for (size_t i = 1; i < dmsc_g.n_slots; i++)
@@ -114,4 +117,26 @@ void dmsc_slots_free(void)
     free(dmsc_g.slots);
     dmsc_g.slots = NULL;
     dmsc_g.n_slots = 0;
+}
+
+CK_RV dmsc_slots_presence(dmsc_slot_presence **out, size_t *n)
+{
+    pthread_mutex_lock(&dmsc_g.lock);
+    CK_RV rv = refresh_inlock();
+    dmsc_slot_presence *p = NULL;
+    if (rv == CKR_OK && dmsc_g.n_slots > 0) {
+        p = malloc(dmsc_g.n_slots * sizeof(*p));
+        if (p == NULL)
+            rv = CKR_HOST_MEMORY;
+    }
+    if (rv == CKR_OK) {
+        for (size_t i = 0; i < dmsc_g.n_slots; i++) {
+            p[i].id = dmsc_g.slots[i].id;
+            p[i].presence = dmsc_g.slots[i].presence;
+        }
+        *out = p;
+        *n = dmsc_g.n_slots;
+    }
+    pthread_mutex_unlock(&dmsc_g.lock);
+    return rv;
 }

@@ -12,4 +12,13 @@ CK_RV dmsc_slots_list(CK_BBOOL present_only, CK_SLOT_ID_PTR list, CK_ULONG_PTR c
 CK_RV dmsc_slots_info(CK_SLOT_ID id, CK_SLOT_INFO_PTR info);
 void dmsc_slots_free(void);
 
+/* One slot as C_WaitForSlotEvent compares it (presence: see dmsc_bslot). */
+typedef struct {
+    CK_SLOT_ID id;
+    uint64_t presence;
+} dmsc_slot_presence;
+/* Re-read the backend's slots and give every slot's presence, ascending
+ * by id; *out is malloc'd (free it). */
+CK_RV dmsc_slots_presence(dmsc_slot_presence **out, size_t *n);
+
 #endif

@@ -20,6 +20,7 @@ typedef struct {
     CK_SLOT_ID id;
     CK_SLOT_INFO info;
     dmsc_token *token;
+    uint64_t presence; /* the backend's (dmsc_bslot); 0 once the backend no longer lists it */
 } dmsc_slot;
 
 typedef struct {

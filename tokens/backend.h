@@ -23,6 +23,10 @@ typedef struct {
     CK_SLOT_ID id;       /* stable for the life of the store */
     CK_SLOT_INFO info;   /* description, manufacturer, flags, versions */
     dmsc_btoken *token;  /* owned by the backend; stable while the backend lives */
+    /* Which token the slot holds, for C_WaitForSlotEvent: changes when a
+     * token comes, goes or is re-initialised (by any process); 0 for a
+     * slot with no initialised token. */
+    uint64_t presence;
 } dmsc_bslot;
 
 /* Receives the changes a sync finds. upsert takes ownership of attrs. */

@@ -358,9 +358,9 @@ int64_t vuicc_card_data_version(vuicc_card *c)
     return v;
 }
 
-CK_RV vuicc_card_app_slots(vuicc_card *c, uint32_t *slots, size_t max, size_t *n)
+CK_RV vuicc_card_app_slots(vuicc_card *c, uint32_t *slots, uint64_t *epochs, size_t max, size_t *n)
 {
-    sqlite3_stmt *s = stmt(c, "SELECT slot FROM app ORDER BY slot");
+    sqlite3_stmt *s = stmt(c, "SELECT slot, epoch FROM app ORDER BY slot");
     if (s == NULL)
         return CKR_DEVICE_ERROR;
     int rc;
@@ -372,6 +372,8 @@ CK_RV vuicc_card_app_slots(vuicc_card *c, uint32_t *slots, size_t max, size_t *n
             dmsc_debug(DMSC_DEBUG_STORE, "%s: application slot %lld out of range", c->path, (long long)slot);
             return CKR_DEVICE_ERROR;
         }
+        if (epochs != NULL)
+            epochs[*n] = (uint64_t)sqlite3_column_int64(s, 1);
         slots[(*n)++] = (uint32_t)slot;
     }
     sqlite3_reset(s);

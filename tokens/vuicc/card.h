@@ -69,8 +69,9 @@ CK_RV vuicc_card_meta(vuicc_card *c, vuicc_meta *m);
 CK_RV vuicc_card_set_meta(vuicc_card *c, const vuicc_meta *m);
 int64_t vuicc_card_data_version(vuicc_card *c);
 
-/* Slots numbers of the applications, ascending. */
-CK_RV vuicc_card_app_slots(vuicc_card *c, uint32_t *slots, size_t max, size_t *n);
+/* Slots numbers of the applications, ascending, and (epochs != NULL)
+ * each one's epoch, which changes when the application is re-initialised. */
+CK_RV vuicc_card_app_slots(vuicc_card *c, uint32_t *slots, uint64_t *epochs, size_t max, size_t *n);
 /* CKR_OK and found=false when the slot holds no application. */
 CK_RV vuicc_card_app_get(vuicc_card *c, uint32_t slot, vuicc_app *app, bool *found);
 CK_RV vuicc_card_app_put(vuicc_card *c, const vuicc_app *app);

@@ -70,7 +70,8 @@ static dmsc_btoken *token_for(vuicc_backend *be, vuicc_card *card, uint32_t slot
     return t;
 }
 
-static CK_RV add_slot(vuicc_backend *be, vuicc_card *card, uint32_t slot, size_t *cap)
+/* presence: see dmsc_bslot; an application's is its epoch + 1. */
+static CK_RV add_slot(vuicc_backend *be, vuicc_card *card, uint32_t slot, uint64_t presence, size_t *cap)
 {
     if (be->n_slots == *cap) {
         size_t n = *cap ? *cap * 2 : 4;
@@ -87,6 +88,7 @@ static CK_RV add_slot(vuicc_backend *be, vuicc_card *card, uint32_t slot, size_t
     memset(s, 0, sizeof(*s));
     s->id = VUICC_SLOT_ID(card->index, slot);
     s->token = t;
+    s->presence = presence;
     char desc[80];
     if (card->status != CKR_OK)
         snprintf(desc, sizeof(desc), "dmsc virtual UICC %u (unreadable card file)", card->index);
@@ -206,6 +208,9 @@ static CK_RV scan_store(vuicc_backend *be)
     return CKR_OK;
 }
 
+/* The presence of the one slot an unreadable card file shows. */
+#define UNREADABLE_CARD UINT64_MAX
+
 static CK_RV vuicc_slots(dmsc_backend *base, const dmsc_bslot **slots, size_t *n)
 {
     vuicc_backend *be = (vuicc_backend *)base;
@@ -217,14 +222,15 @@ static CK_RV vuicc_slots(dmsc_backend *base, const dmsc_bslot **slots, size_t *n
     for (size_t i = 0; i < be->n_cards; i++) {
         vuicc_card *c = be->cards[i];
         if (c->status != CKR_OK) {
-            if ((rv = add_slot(be, c, 0, &cap)) != CKR_OK)
+            if ((rv = add_slot(be, c, 0, UNREADABLE_CARD, &cap)) != CKR_OK)
                 return rv;
             continue;
         }
         uint32_t apps[VUICC_MAX_APPS];
+        uint64_t epochs[VUICC_MAX_APPS];
         size_t n_apps = 0;
         pthread_mutex_lock(&c->lock);
-        rv = vuicc_card_app_slots(c, apps, VUICC_MAX_APPS, &n_apps);
+        rv = vuicc_card_app_slots(c, apps, epochs, VUICC_MAX_APPS, &n_apps);
         if (rv != CKR_OK && rv != CKR_HOST_MEMORY) {
             /* A damaged card shows as one unreadable slot; it must not
              * hide the healthy cards beside it. */
@@ -236,18 +242,18 @@ static CK_RV vuicc_slots(dmsc_backend *base, const dmsc_bslot **slots, size_t *n
         if (rv == CKR_HOST_MEMORY)
             return rv;
         if (rv != CKR_OK) {
-            if ((rv = add_slot(be, c, 0, &cap)) != CKR_OK)
+            if ((rv = add_slot(be, c, 0, UNREADABLE_CARD, &cap)) != CKR_OK)
                 return rv;
             continue;
         }
         uint32_t spare = 0;
         for (size_t k = 0; k < n_apps; k++) {
-            if ((rv = add_slot(be, c, apps[k], &cap)) != CKR_OK)
+            if ((rv = add_slot(be, c, apps[k], epochs[k] + 1, &cap)) != CKR_OK)
                 return rv;
             if (apps[k] == spare)
                 spare++;
         }
-        if (n_apps < VUICC_MAX_APPS && (rv = add_slot(be, c, spare, &cap)) != CKR_OK)
+        if (n_apps < VUICC_MAX_APPS && (rv = add_slot(be, c, spare, 0, &cap)) != CKR_OK)
             return rv;
     }
     *slots = be->slots;
