@@ -19,7 +19,6 @@
 
 #define TRACE DMSC_TRACE_RETURN
 
-static CK_FUNCTION_LIST function_list;
 
 /* ---- helpers: hold a session, then its token ---- */
 
@@ -101,11 +100,22 @@ static CK_RV dmsc_C_GetInfo(CK_INFO_PTR info)
     return CKR_OK;
 }
 
+/* Through the 3.0 interface the module speaks PKCS#11 3.0. */
+static CK_RV dmsc_C_GetInfo_3_0(CK_INFO_PTR info)
+{
+    CK_RV rv = dmsc_C_GetInfo(info);
+    if (rv == CKR_OK) {
+        info->cryptokiVersion.major = 3;
+        info->cryptokiVersion.minor = 0;
+    }
+    return rv;
+}
+
 CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list)
 {
     if (list == NULL)
         return CKR_ARGUMENTS_BAD;
-    *list = &function_list;
+    *list = &dmsc_function_list;
     return CKR_OK;
 }
 
@@ -665,7 +675,6 @@ UNSUPPORTED(dmsc_C_SignEncryptUpdate, CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULO
 UNSUPPORTED(dmsc_C_DecryptVerifyUpdate, CK_SESSION_HANDLE a, CK_BYTE_PTR b, CK_ULONG c, CK_BYTE_PTR d, CK_ULONG_PTR e)
 UNSUPPORTED(dmsc_C_DeriveKey, CK_SESSION_HANDLE a, CK_MECHANISM_PTR b, CK_OBJECT_HANDLE c, CK_ATTRIBUTE_PTR d,
             CK_ULONG e, CK_OBJECT_HANDLE_PTR f)
-UNSUPPORTED(dmsc_C_WaitForSlotEvent, CK_FLAGS a, CK_SLOT_ID_PTR b, CK_VOID_PTR c)
 
 /* Parallel functions are legacy: the spec's answer for every session. */
 static CK_RV dmsc_C_GetFunctionStatus(CK_SESSION_HANDLE h)
@@ -682,74 +691,88 @@ static CK_RV dmsc_C_CancelFunction(CK_SESSION_HANDLE h)
     return rv != CKR_OK ? rv : CKR_FUNCTION_NOT_PARALLEL;
 }
 
-static CK_FUNCTION_LIST function_list = {
+/* The functions both interfaces share (C_GetInfo differs: it reports the
+ * interface's version), in the 2.40 list's order. */
+#define DMSC_FUNCTIONS_2_40 \
+    .C_Initialize = dmsc_C_Initialize, \
+    .C_Finalize = dmsc_C_Finalize, \
+    .C_GetFunctionList = C_GetFunctionList, \
+    .C_GetSlotList = dmsc_C_GetSlotList, \
+    .C_GetSlotInfo = dmsc_C_GetSlotInfo, \
+    .C_GetTokenInfo = dmsc_C_GetTokenInfo, \
+    .C_GetMechanismList = dmsc_C_GetMechanismList, \
+    .C_GetMechanismInfo = dmsc_C_GetMechanismInfo, \
+    .C_InitToken = dmsc_C_InitToken, \
+    .C_InitPIN = dmsc_C_InitPIN, \
+    .C_SetPIN = dmsc_C_SetPIN, \
+    .C_OpenSession = dmsc_C_OpenSession, \
+    .C_CloseSession = dmsc_C_CloseSession, \
+    .C_CloseAllSessions = dmsc_C_CloseAllSessions, \
+    .C_GetSessionInfo = dmsc_C_GetSessionInfo, \
+    .C_GetOperationState = dmsc_C_GetOperationState, \
+    .C_SetOperationState = dmsc_C_SetOperationState, \
+    .C_Login = dmsc_C_Login, \
+    .C_Logout = dmsc_C_Logout, \
+    .C_CreateObject = dmsc_C_CreateObject, \
+    .C_CopyObject = dmsc_C_CopyObject, \
+    .C_DestroyObject = dmsc_C_DestroyObject, \
+    .C_GetObjectSize = dmsc_C_GetObjectSize, \
+    .C_GetAttributeValue = dmsc_C_GetAttributeValue, \
+    .C_SetAttributeValue = dmsc_C_SetAttributeValue, \
+    .C_FindObjectsInit = dmsc_C_FindObjectsInit, \
+    .C_FindObjects = dmsc_C_FindObjects, \
+    .C_FindObjectsFinal = dmsc_C_FindObjectsFinal, \
+    .C_EncryptInit = dmsc_C_EncryptInit, \
+    .C_Encrypt = dmsc_C_Encrypt, \
+    .C_EncryptUpdate = dmsc_C_EncryptUpdate, \
+    .C_EncryptFinal = dmsc_C_EncryptFinal, \
+    .C_DecryptInit = dmsc_C_DecryptInit, \
+    .C_Decrypt = dmsc_C_Decrypt, \
+    .C_DecryptUpdate = dmsc_C_DecryptUpdate, \
+    .C_DecryptFinal = dmsc_C_DecryptFinal, \
+    .C_DigestInit = dmsc_C_DigestInit, \
+    .C_Digest = dmsc_C_Digest, \
+    .C_DigestUpdate = dmsc_C_DigestUpdate, \
+    .C_DigestKey = dmsc_C_DigestKey, \
+    .C_DigestFinal = dmsc_C_DigestFinal, \
+    .C_SignInit = dmsc_C_SignInit, \
+    .C_Sign = dmsc_C_Sign, \
+    .C_SignUpdate = dmsc_C_SignUpdate, \
+    .C_SignFinal = dmsc_C_SignFinal, \
+    .C_SignRecoverInit = dmsc_C_SignRecoverInit, \
+    .C_SignRecover = dmsc_C_SignRecover, \
+    .C_VerifyInit = dmsc_C_VerifyInit, \
+    .C_Verify = dmsc_C_Verify, \
+    .C_VerifyUpdate = dmsc_C_VerifyUpdate, \
+    .C_VerifyFinal = dmsc_C_VerifyFinal, \
+    .C_VerifyRecoverInit = dmsc_C_VerifyRecoverInit, \
+    .C_VerifyRecover = dmsc_C_VerifyRecover, \
+    .C_DigestEncryptUpdate = dmsc_C_DigestEncryptUpdate, \
+    .C_DecryptDigestUpdate = dmsc_C_DecryptDigestUpdate, \
+    .C_SignEncryptUpdate = dmsc_C_SignEncryptUpdate, \
+    .C_DecryptVerifyUpdate = dmsc_C_DecryptVerifyUpdate, \
+    .C_GenerateKey = dmsc_C_GenerateKey, \
+    .C_GenerateKeyPair = dmsc_C_GenerateKeyPair, \
+    .C_WrapKey = dmsc_C_WrapKey, \
+    .C_UnwrapKey = dmsc_C_UnwrapKey, \
+    .C_DeriveKey = dmsc_C_DeriveKey, \
+    .C_SeedRandom = dmsc_C_SeedRandom, \
+    .C_GenerateRandom = dmsc_C_GenerateRandom, \
+    .C_GetFunctionStatus = dmsc_C_GetFunctionStatus, \
+    .C_CancelFunction = dmsc_C_CancelFunction
+
+CK_FUNCTION_LIST dmsc_function_list = {
     .version = { 2, 40 },
-    .C_Initialize = dmsc_C_Initialize,
-    .C_Finalize = dmsc_C_Finalize,
     .C_GetInfo = dmsc_C_GetInfo,
-    .C_GetFunctionList = C_GetFunctionList,
-    .C_GetSlotList = dmsc_C_GetSlotList,
-    .C_GetSlotInfo = dmsc_C_GetSlotInfo,
-    .C_GetTokenInfo = dmsc_C_GetTokenInfo,
-    .C_GetMechanismList = dmsc_C_GetMechanismList,
-    .C_GetMechanismInfo = dmsc_C_GetMechanismInfo,
-    .C_InitToken = dmsc_C_InitToken,
-    .C_InitPIN = dmsc_C_InitPIN,
-    .C_SetPIN = dmsc_C_SetPIN,
-    .C_OpenSession = dmsc_C_OpenSession,
-    .C_CloseSession = dmsc_C_CloseSession,
-    .C_CloseAllSessions = dmsc_C_CloseAllSessions,
-    .C_GetSessionInfo = dmsc_C_GetSessionInfo,
-    .C_GetOperationState = dmsc_C_GetOperationState,
-    .C_SetOperationState = dmsc_C_SetOperationState,
-    .C_Login = dmsc_C_Login,
-    .C_Logout = dmsc_C_Logout,
-    .C_CreateObject = dmsc_C_CreateObject,
-    .C_CopyObject = dmsc_C_CopyObject,
-    .C_DestroyObject = dmsc_C_DestroyObject,
-    .C_GetObjectSize = dmsc_C_GetObjectSize,
-    .C_GetAttributeValue = dmsc_C_GetAttributeValue,
-    .C_SetAttributeValue = dmsc_C_SetAttributeValue,
-    .C_FindObjectsInit = dmsc_C_FindObjectsInit,
-    .C_FindObjects = dmsc_C_FindObjects,
-    .C_FindObjectsFinal = dmsc_C_FindObjectsFinal,
-    .C_EncryptInit = dmsc_C_EncryptInit,
-    .C_Encrypt = dmsc_C_Encrypt,
-    .C_EncryptUpdate = dmsc_C_EncryptUpdate,
-    .C_EncryptFinal = dmsc_C_EncryptFinal,
-    .C_DecryptInit = dmsc_C_DecryptInit,
-    .C_Decrypt = dmsc_C_Decrypt,
-    .C_DecryptUpdate = dmsc_C_DecryptUpdate,
-    .C_DecryptFinal = dmsc_C_DecryptFinal,
-    .C_DigestInit = dmsc_C_DigestInit,
-    .C_Digest = dmsc_C_Digest,
-    .C_DigestUpdate = dmsc_C_DigestUpdate,
-    .C_DigestKey = dmsc_C_DigestKey,
-    .C_DigestFinal = dmsc_C_DigestFinal,
-    .C_SignInit = dmsc_C_SignInit,
-    .C_Sign = dmsc_C_Sign,
-    .C_SignUpdate = dmsc_C_SignUpdate,
-    .C_SignFinal = dmsc_C_SignFinal,
-    .C_SignRecoverInit = dmsc_C_SignRecoverInit,
-    .C_SignRecover = dmsc_C_SignRecover,
-    .C_VerifyInit = dmsc_C_VerifyInit,
-    .C_Verify = dmsc_C_Verify,
-    .C_VerifyUpdate = dmsc_C_VerifyUpdate,
-    .C_VerifyFinal = dmsc_C_VerifyFinal,
-    .C_VerifyRecoverInit = dmsc_C_VerifyRecoverInit,
-    .C_VerifyRecover = dmsc_C_VerifyRecover,
-    .C_DigestEncryptUpdate = dmsc_C_DigestEncryptUpdate,
-    .C_DecryptDigestUpdate = dmsc_C_DecryptDigestUpdate,
-    .C_SignEncryptUpdate = dmsc_C_SignEncryptUpdate,
-    .C_DecryptVerifyUpdate = dmsc_C_DecryptVerifyUpdate,
-    .C_GenerateKey = dmsc_C_GenerateKey,
-    .C_GenerateKeyPair = dmsc_C_GenerateKeyPair,
-    .C_WrapKey = dmsc_C_WrapKey,
-    .C_UnwrapKey = dmsc_C_UnwrapKey,
-    .C_DeriveKey = dmsc_C_DeriveKey,
-    .C_SeedRandom = dmsc_C_SeedRandom,
-    .C_GenerateRandom = dmsc_C_GenerateRandom,
-    .C_GetFunctionStatus = dmsc_C_GetFunctionStatus,
-    .C_CancelFunction = dmsc_C_CancelFunction,
     .C_WaitForSlotEvent = dmsc_C_WaitForSlotEvent,
+    DMSC_FUNCTIONS_2_40,
+};
+
+/* "PKCS 11" 3.0: the same module, plus the 3.0 functions (interface.c). */
+CK_FUNCTION_LIST_3_0 dmsc_function_list_3_0 = {
+    .version = { 3, 0 },
+    .C_GetInfo = dmsc_C_GetInfo_3_0,
+    .C_WaitForSlotEvent = dmsc_C_WaitForSlotEvent,
+    DMSC_FUNCTIONS_2_40,
+    DMSC_FUNCTIONS_3_0,
 };

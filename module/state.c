@@ -3,6 +3,7 @@
 
 #include <libxml/parser.h>
 
+#include "events.h"
 #include "ops.h"
 #include "session.h"
 #include "slots.h"
@@ -79,6 +80,7 @@ CK_RV dmsc_state_initialize(CK_VOID_PTR init_args)
          * rule), nor its mutexes (they may be held by parent threads
          * that do not exist here): leave it all behind, start afresh. */
         memset(&dmsc_g, 0, sizeof(dmsc_g));
+        dmsc_events_forget_parent();
     }
     dmsc_debug_init();
     pthread_mutex_init(&dmsc_g.lock, NULL);
@@ -103,6 +105,8 @@ CK_RV dmsc_state_initialize(CK_VOID_PTR init_args)
         dmsc_g.pid = getpid();
         dmsc_g.generation = fork_generation;
         rv = dmsc_slots_refresh();
+        if (rv == CKR_OK)
+            rv = dmsc_events_start();
         if (rv != CKR_OK) {
             dmsc_slots_free();
             dmsc_g.backend->ops->free(dmsc_g.backend);
@@ -132,6 +136,8 @@ CK_RV dmsc_state_finalize(CK_VOID_PTR reserved)
     pthread_mutex_lock(&init_lock);
     CK_RV rv = dmsc_check_initialized();
     if (rv == CKR_OK) {
+        /* A thread blocked in C_WaitForSlotEvent returns first. */
+        dmsc_events_stop();
         dmsc_session_close_all(NULL);
         dmsc_slots_free();
         dmsc_g.backend->ops->free(dmsc_g.backend);
@@ -142,6 +148,7 @@ CK_RV dmsc_state_finalize(CK_VOID_PTR reserved)
             OSSL_PROVIDER_unload(dmsc_g.provider);
         OSSL_LIB_CTX_free(dmsc_g.libctx);
         memset(&dmsc_g, 0, sizeof(dmsc_g));
+        dmsc_events_stopped();
     }
     pthread_mutex_unlock(&init_lock);
     return rv;
