@@ -3,7 +3,8 @@
 # --provider $DMSC_MODULE "pkcs11:token=DM"` exports the DM application on
 # a unix socket in the test's directory; pkcs11-tool in other processes
 # loads p11-kit-client.so with P11_KIT_SERVER_ADDRESS and lists the token,
-# reads a Management Object, signs and verifies.
+# reads a Management Object, signs and verifies; `dmsc status` works
+# through the socket as on the card directly.
 #
 # p11-kit 0.24's RPC carries a mechanism only when its own allow-list
 # (rpc-message.c: p11_rpc_mechanism_is_supported) names it, because a
@@ -125,6 +126,23 @@ p11_ok "CKM_DMSC_ECDSA_SHA256 signature on the card" --token-label DM --login --
 remote_ok "ECDSA verification of it through the socket" --token-label DM --verify -m ECDSA --id 01 \
     -i "$TEST_TMP/msg.sha256" --signature-file "$TEST_TMP/sig.dm-ec"
 out_has "Signature is valid" "ECDSA verification through p11-kit"
+
+step "dmsc status through the socket"
+# json_field NAME: the value of "NAME" in the one-object JSON in OUT.
+json_field() { sed -n "s/^ *\"$1\": *\"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" <<<"$OUT" | head -1; }
+st=0
+OUT=$("$DMSC" status --module "$DMSC_MODULE" --token 'pkcs11:token=DM' --pin 1234 --json 2>&1) || st=$?
+[ "$st" -eq 0 ] || fail "dmsc status on the card directly: exit $st (expected 0: activated, with an MO)" "$(indent <<<"$OUT")"
+direct_iccid=$(json_field iccid)
+direct_free=$(json_field memory_free)
+[ -n "$direct_iccid" ] || fail "dmsc status --json gave no iccid" "$(indent <<<"$OUT")"
+st=0
+OUT=$("$DMSC" status --module "$CLIENT" --token 'pkcs11:token=DM' --pin 1234 --json 2>&1) || st=$?
+[ "$st" -eq 0 ] || fail "dmsc status through p11-kit-client.so: exit $st (expected 0)" "$(indent <<<"$OUT")"
+[ "$(json_field iccid)" = "$direct_iccid" ] || fail "dmsc status through the socket: iccid '$(json_field iccid)', directly '$direct_iccid'"
+[ "$(json_field memory_free)" = "$direct_free" ] || fail "dmsc status through the socket: memory_free '$(json_field memory_free)', directly '$direct_free'"
+[ "$(json_field mo_count)" = 1 ] || fail "dmsc status through the socket should count the MO" "$(indent <<<"$OUT")"
+[ "$(json_field activated)" = true ] || fail "dmsc status through the socket: not activated?" "$(indent <<<"$OUT")"
 
 step "a changed message fails"
 sed 's/<SessionID>1</<SessionID>2</' "$TEST_TMP/msg.xml" >"$TEST_TMP/msg2.xml"
