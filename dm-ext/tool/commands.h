@@ -69,6 +69,7 @@ struct dmsc_command {
 
 extern const struct dmsc_command dmsc_cmd_canon;
 extern const struct dmsc_command dmsc_cmd_status;
+extern const struct dmsc_command dmsc_cmd_mo;
 extern const struct dmsc_command dmsc_cmd_sign;
 extern const struct dmsc_command dmsc_cmd_verify;
 extern const struct dmsc_command dmsc_cmd_approve;

@@ -24,6 +24,7 @@
 /* In the order `dmsc --help` lists them. */
 static const struct dmsc_command *const commands[] = {
 	&dmsc_cmd_status,
+	&dmsc_cmd_mo,
 	&dmsc_cmd_canon,
 	&dmsc_cmd_sign,
 	&dmsc_cmd_verify,

@@ -11,6 +11,9 @@ dmsc_SOURCES = \
 	dm-ext/tool/dmsc.c \
 	dm-ext/tool/cmd-canon.c \
 	dm-ext/tool/cmd-status.c \
+	dm-ext/tool/cmd-mo.c \
+	dm-ext/tool/mo-path.h dm-ext/tool/mo-path.c \
+	dm-ext/tool/read-input.h dm-ext/tool/read-input.c \
 	dm-ext/tool/json-out.h dm-ext/tool/json-out.c \
 	dm-ext/tool/p11-client.h dm-ext/tool/p11-client-impl.h \
 	dm-ext/tool/p11-client.c dm-ext/tool/p11-login.c \

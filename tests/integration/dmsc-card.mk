@@ -3,7 +3,8 @@
 # module and SoftHSM. Included by the top-level Makefile.am; paths are
 # relative to the top directory.
 DMSC_CARD_TESTS = \
-	tests/integration/test-dmsc-status.sh
+	tests/integration/test-dmsc-status.sh \
+	tests/integration/test-dmsc-mo.sh
 
 TESTS += $(DMSC_CARD_TESTS)
 EXTRA_DIST += $(DMSC_CARD_TESTS) tests/integration/dmsc-lib.sh
