@@ -29,6 +29,8 @@ struct status {
 	size_t mo_count, mo_bytes;
 	bool bootstrap;
 	size_t bootstrap_bytes;
+	size_t app_count;        /* CKA_APPLICATION = the token label: an
+	                            authorised application's own data */
 	size_t data_count;       /* every data object the session sees */
 };
 
@@ -100,11 +102,20 @@ static CK_RV count_objects(dmsc_p11 *p, struct status *st)
 		} else if (strcmp(name, DMSC_P11_APP_BOOTSTRAP) == 0) {
 			st->bootstrap = true;
 			st->bootstrap_bytes += list[i].value_len;
+		} else if (name[0] != '\0' && strcmp(name, st->label) == 0) {
+			st->app_count++;
 		}
 	}
 	dmsc_p11_data_free(list, n);
 	st->counted = true;
 	return CKR_OK;
+}
+
+/* Provisioning data: the bootstrap, an MO, or an authorised
+ * application's own data (README, "Authorised applications"). */
+static bool has_data(const struct status *st)
+{
+	return st->bootstrap || st->mo_count > 0 || st->app_count > 0;
 }
 
 static void print_memory_text(const CK_TOKEN_INFO *ti)
@@ -152,6 +163,8 @@ static void print_text(dmsc_p11 *p, const struct status *st)
 		printf("bootstrap:      none\n");
 	printf("MOs:            %zu (%zu bytes)\n", st->mo_count,
 	       st->mo_bytes);
+	printf("app data:       %zu (application '%s')\n", st->app_count,
+	       st->label);
 	printf("data objects:   %zu\n", st->data_count);
 }
 
@@ -204,9 +217,10 @@ static void print_json(dmsc_p11 *p, const struct status *st)
 		printf("  \"bootstrap_bytes\": %zu,\n", st->bootstrap_bytes);
 		printf("  \"mo_count\": %zu,\n", st->mo_count);
 		printf("  \"mo_bytes\": %zu,\n", st->mo_bytes);
+		printf("  \"app_data_count\": %zu,\n", st->app_count);
 		printf("  \"data_objects\": %zu,\n", st->data_count);
 		printf("  \"provisioning_data\": %s\n}\n",
-		       st->bootstrap || st->mo_count > 0 ? "true" : "false");
+		       has_data(st) ? "true" : "false");
 	} else {
 		printf("  \"bootstrap\": null,\n  \"mo_count\": null,\n"
 		       "  \"provisioning_data\": null\n}\n");
@@ -279,7 +293,7 @@ static int status(const struct dmsc_common *common, bool json, bool login)
 		print_text(p, &st);
 	if (!st.activated)
 		rc = DMSC_EXIT_NOT_ACTIVATED;
-	else if (!st.bootstrap && st.mo_count == 0)
+	else if (!has_data(&st))
 		rc = DMSC_EXIT_NO_DATA;
 	else
 		rc = DMSC_EXIT_OK;
@@ -335,8 +349,11 @@ const struct dmsc_command dmsc_cmd_status = {
 	"(the ICCID,\n"
 	"which is the token serial), free and total memory, PIN tries left, "
 	"and the\n"
-	"provisioning data on it: the DM bootstrap object and the MOs "
-	"(dmsc mo).\n"
+	"provisioning data on it: the DM bootstrap object, the MOs (dmsc "
+	"mo), and\n"
+	"the data objects whose CKA_APPLICATION is the token label (an "
+	"authorised\n"
+	"application's own data).\n"
 	"\n"
 	"No login is needed: without one only public objects are counted. "
 	"With a PIN\n"

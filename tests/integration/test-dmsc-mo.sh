@@ -14,8 +14,9 @@
 #  - a full card: exit 7, "card full: N bytes needed, M free", the old MO
 #    still there whole and no new object;
 #  - two applications (DM and Wallet) on one card: neither lists nor reads
-#    the other's private MOs, with its own PIN or the other's; the DM SO
-#    manages public MOs (--so).
+#    the other's private MOs or data, with its own PIN or the other's;
+#    status counts an application's own data; the DM SO manages public
+#    MOs (--so).
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -153,6 +154,15 @@ out_lacks "./DMAcc/OperatorX" "pkcs11-tool on Wallet shows DM's MO"
 dmsc_expect 5 "Wallet's status: its MO is private, not counted without a login" "${W[@]}" status
 dmsc_expect 0 "Wallet's status with its PIN" "${W[@]}" status --json --pin 5678
 [ "$(json_get mo_count)" = 1 ] || fail "Wallet's status counts its one MO" "$DOUT"
+printf 'wallet-secret' >"$T/wallet.dat"
+p11_ok "Wallet's own data (CKA_APPLICATION = its label)" --token-label Wallet --login --pin 5678 \
+    --write-object "$T/wallet.dat" --type data --label cfg --application-label Wallet --private
+dmsc_expect 0 "Wallet's status counts its own data" "${W[@]}" status --json --pin 5678
+[ "$(json_get app_data_count)" = 1 ] || fail "Wallet's app_data_count" "$DOUT"
+dmsc_expect 0 "DM's status does not see it" status --json --pin 1234
+[ "$(json_get app_data_count)" = 0 ] || fail "DM sees Wallet's data" "$DOUT"
+p11_ok "DM's objects" --token-label DM --login --pin 1234 -O
+out_lacks "wallet" "pkcs11-tool on DM shows Wallet's data"
 step "the DM SO manages public MOs"
 dmsc_expect 0 "SO puts a public MO" mo put --so --pin 87654321 ./DMAcc/Pub "$T/empty.xml"
 dmsc_expect 0 "anyone reads it" mo get ./DMAcc/Pub
