@@ -4,7 +4,8 @@
 # relative to the top directory.
 DMSC_CARD_TESTS = \
 	tests/integration/test-dmsc-status.sh \
-	tests/integration/test-dmsc-mo.sh
+	tests/integration/test-dmsc-mo.sh \
+	tests/integration/test-dmsc-softhsm.sh
 
 TESTS += $(DMSC_CARD_TESTS)
 EXTRA_DIST += $(DMSC_CARD_TESTS) tests/integration/dmsc-lib.sh
