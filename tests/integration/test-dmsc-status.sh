@@ -12,7 +12,9 @@
 #    try)"; the right PIN restores the count; a locked PIN makes the
 #    card not activated (exit 4);
 #  - no card: a module that is not there, a URI matching no token (exit
-#    3); a malformed URI (exit 2); no PIN and no terminal (exit 6).
+#    3); a malformed URI (exit 2); no PIN and no terminal (exit 6);
+#  - two applications: DM is chosen; neither labelled DM: ambiguous (exit
+#    3, the error lists their URIs).
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -131,6 +133,15 @@ derr_has "cannot load the PKCS#11 module" "missing module"
 DMSC_MODULE="$T/none.so" dmsc_expect 3 "DMSC_MODULE that is not there" status
 derr_has "$T/none.so" "DMSC_MODULE is used"
 dmsc_expect 0 "--module given explicitly, before the command" --module "$DMSC_MODULE" status
+step "two applications, neither labelled DM: ambiguous without --token"
+export DMSC_STORE="$T/two"
+init_app A 11111111 1111
+init_app B 22222222 2222
+dmsc_expect 3 "ambiguous" status
+derr_has "2 initialised tokens" "ambiguous"
+derr_has "token=A" "ambiguous: lists A's URI"
+derr_has "token=B" "ambiguous: lists B's URI"
+dmsc_expect 5 "--token picks one" status --token 'pkcs11:token=B'
 dmsc_expect 2 "an extra argument" status extra
 dmsc_expect 0 "help" status --help
 dout_has "Exit status:" "status --help"
