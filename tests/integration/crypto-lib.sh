@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Helpers of the crypto tests (test-crypto.sh, test-dm-mechanisms.sh):
+# Helpers of the crypto tests (test-crypto.sh, test-dm-mechanisms.sh, the
+# interop tests):
 # openssl as the independent reference for what the token computes.
 # Source after lib.sh; the caller sets D (a scratch directory) and T (the
 # pkcs11-tool arguments that select the token).

@@ -31,8 +31,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test-bad-store.sh \
 	tests/integration/test-p11-kit.sh \
 	tests/integration/test-crypto.sh \
-	tests/integration/test-crypto-rules.sh \
-	tests/integration/test-interop-crypto.sh
+	tests/integration/test-crypto-rules.sh
 
 TESTS += $(INTEGRATION_TESTS)
 

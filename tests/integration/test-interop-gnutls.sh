@@ -1,52 +1,37 @@
 #!/bin/bash
-# Other real PKCS#11 clients sign with the module's keys:
-#  - GnuTLS: p11tool --list-tokens, --list-all, --list-all-privkeys,
+# GnuTLS, a real PKCS#11 client, signs with the module's keys:
+#  - p11tool --list-tokens, --list-all, --list-all-privkeys,
 #    --export-pubkey, --test-sign (RSA PKCS#1 v1.5 and PSS, EC P-256 and
 #    P-384, Ed25519) with the user PIN from GNUTLS_PIN and from --set-pin
-#  - OpenSSL through libp11's engine (Debian: libengine-pkcs11-openssl,
-#    engine "pkcs11", MODULE_PATH from an OPENSSL_CONF file): openssl dgst
-#    -engine pkcs11 -keyform engine -sign "pkcs11:...?pin-value=..." with
-#    an RSA and an EC key; plain openssl verifies the signatures.
+#  - certtool --generate-self-signed and --generate-request with the
+#    private key on the card (--load-privkey "pkcs11:..."): openssl
+#    verifies the certificates and the request, and finds the card's
+#    public key in them.
+# (OpenSSL's libp11 engine: test-interop-openssl.sh.)
 # The tools are installed in CI: a missing one fails the test, naming its
 # Debian package.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=crypto-lib.sh
+. "$(dirname "$0")/crypto-lib.sh"
+# shellcheck source=interop-lib.sh
+. "$(dirname "$0")/interop-lib.sh"
 
 check_module
 
-# need_pkg COMMAND PACKAGE: the tool must be there (CI installs it).
-need_pkg() {
-    command -v "$1" >/dev/null 2>&1 ||
-        fail "'$1' is not installed: install the Debian package $2 (CI installs it)"
-}
 need_pkg p11tool gnutls-bin
 need_pkg openssl openssl
 need_pkg xxd xxd
 need_pkg cmp diffutils
-ENGINESDIR=$(openssl version -e | sed -n 's/^ENGINESDIR: "\(.*\)"$/\1/p')
-if [ -z "$ENGINESDIR" ] || [ ! -f "$ENGINESDIR/pkcs11.so" ]; then
-    fail "OpenSSL's pkcs11 engine is not installed ($ENGINESDIR/pkcs11.so): install the Debian package libengine-pkcs11-openssl (CI installs it)"
-fi
+need_pkg certtool gnutls-bin
 
 setup_store
 SO=12345678
 PIN=1234
 D=$TEST_TMP
 head -c 1000 /dev/urandom >"$D/data"
-
-# tool_ok WHAT COMMAND...: run a client (bounded); sets OUT and RC; fails
-# unless it succeeds.
-tool_ok() {
-    local what=$1
-    shift
-    RC=0
-    OUT=$(timeout -k 5 "$P11_TIMEOUT" "$@" 2>&1 </dev/null) || RC=$?
-    if [ "$RC" -ne 0 ]; then
-        fail "$what: expected success, exit $RC" "command: $*" "output:" "$(indent <<<"$OUT")"
-    fi
-}
 
 # ------------------------------------------------------------------ keys
 step "token app1: RSA-2048, EC P-256, EC P-384, Ed25519 key pairs (pkcs11-tool)"
@@ -129,52 +114,45 @@ test_sign "EC P-384" env GNUTLS_PIN="$PIN" "${P11TOOL[@]}" --login --hash SHA384
 # supported signature algorithm").
 test_sign "Ed25519" env GNUTLS_PIN="$PIN" "${P11TOOL[@]}" --login --hash SHA512 --test-sign "$URL;object=ed;type=private"
 
-# ------------------------------------------------------------------ OpenSSL engine
-# libp11 0.4.12 (Debian 12) stops enumerating a token's keys at the first
-# key type it does not know ("Unable to enumerate private keys" on
-# CKK_EC_EDWARDS; later libp11 skips them): its token holds RSA and EC only.
-step "token eng: RSA-2048 and EC P-256 for libp11's OpenSSL engine"
-init_app eng "$SO" "$PIN"
-E=(--token-label eng --login --pin "$PIN")
-p11_ok "generate RSA-2048 on eng" "${E[@]}" --keypairgen --key-type rsa:2048 --id 01 --label rsa
-p11_ok "generate EC P-256 on eng" "${E[@]}" --keypairgen --key-type EC:prime256v1 --id 02 --label ec
-for spec in rsa:01 ec:02; do
-    rm -f "$D/eng-${spec%%:*}.der"
-    p11_ok "read public key ${spec#*:} of eng" --token-label eng --read-object --type pubkey --id "${spec#*:}" \
-        -o "$D/eng-${spec%%:*}.der"
-    openssl pkey -pubin -inform DER -in "$D/eng-${spec%%:*}.der" -out "$D/eng-${spec%%:*}.pem"
-done
-
-cat >"$D/openssl.cnf" <<EOF
-openssl_conf = openssl_init
-
-[openssl_init]
-engines = engine_section
-
-[engine_section]
-pkcs11 = pkcs11_section
-
-[pkcs11_section]
-engine_id = pkcs11
-dynamic_path = $ENGINESDIR/pkcs11.so
-MODULE_PATH = $DMSC_MODULE
-init = 0
+# ------------------------------------------------------------------ certtool
+# certtool signs with the card's private key; openssl, the independent
+# reference, checks the signature and that the certified key is the card's.
+# shellcheck disable=SC2034 # T is read by read_pub (crypto-lib.sh)
+T=(--token-label app1)
+read_pub 01 "$D/pub-rsa.pem"
+read_pub 02 "$D/pub-ec.pem"
+read_pub 04 "$D/pub-ed.pem"
+cat >"$D/cert.tmpl" <<EOF
+cn = "dmsc certtool"
+serial = 7
+expiration_days = 30
+signing_key
 EOF
 
-step "OpenSSL engine pkcs11 loads the module"
-tool_ok "openssl engine -t pkcs11" env OPENSSL_CONF="$D/openssl.cnf" openssl engine -t -c pkcs11
-grep -qF "[ available ]" <<<"$OUT" || fail "openssl engine pkcs11 is not available" "output:" "$(indent <<<"$OUT")"
-
-step "OpenSSL signs through the engine (openssl dgst -engine pkcs11 -keyform engine), plain openssl verifies"
-for label in rsa ec; do
-    key="pkcs11:token=eng;object=$label;type=private?pin-value=$PIN"
-    rm -f "$D/sig-$label"
-    tool_ok "openssl dgst -engine pkcs11 -sign ($label)" env OPENSSL_CONF="$D/openssl.cnf" \
-        openssl dgst -engine pkcs11 -keyform engine -sign "$key" -sha256 -out "$D/sig-$label" "$D/data"
-    [ -s "$D/sig-$label" ] || fail "openssl dgst -engine pkcs11 -sign ($label) wrote no signature" "output:" "$(indent <<<"$OUT")"
-    tool_ok "openssl dgst -verify ($label)" openssl dgst -sha256 -verify "$D/eng-$label.pem" \
-        -signature "$D/sig-$label" "$D/data"
-    grep -qF "Verified OK" <<<"$OUT" || fail "openssl dgst -verify ($label): expected 'Verified OK'" "output:" "$(indent <<<"$OUT")"
+step "GnuTLS certtool --generate-self-signed with the card's key (RSA, EC P-256, Ed25519); openssl verifies"
+for label in rsa ec ed; do
+    rm -f "$D/cert-$label.pem"
+    tool_ok "certtool --generate-self-signed ($label)" env GNUTLS_PIN="$PIN" certtool --provider "$DMSC_MODULE" \
+        --generate-self-signed --load-privkey "$URL;object=$label;type=private" \
+        --template "$D/cert.tmpl" --outfile "$D/cert-$label.pem"
+    [ -s "$D/cert-$label.pem" ] || fail "certtool --generate-self-signed ($label) wrote no certificate" "output:" "$(indent <<<"$OUT")"
+    cert_self_signed_ok "certtool's certificate ($label)" "$D/cert-$label.pem"
+    tool_ok "openssl x509 ($label)" openssl x509 -in "$D/cert-$label.pem" -noout -subject
+    out_has_all "certtool's certificate ($label)" "CN = dmsc certtool"
+    same_key "certtool's certificate ($label)" "$D/cert-$label.pem" "$D/pub-$label.pem"
 done
 
+step "GnuTLS certtool --generate-request with the card's EC key; openssl verifies the request"
+tool_ok "certtool --generate-request" env GNUTLS_PIN="$PIN" certtool --provider "$DMSC_MODULE" \
+    --generate-request --load-privkey "$URL;object=ec;type=private" --template "$D/cert.tmpl" --outfile "$D/req-ec.pem"
+tool_ok "openssl req -verify" openssl req -in "$D/req-ec.pem" -verify -noout
+out_has_all "openssl req -verify" "verify OK"
+same_key "certtool's request" "$D/req-ec.pem" "$D/pub-ec.pem"
+
+# Without a PIN, certtool in batch mode cannot log in: the key is private.
+step "GnuTLS certtool without the PIN cannot sign"
+tool_fails "certtool --generate-self-signed without GNUTLS_PIN" env -u GNUTLS_PIN certtool --provider "$DMSC_MODULE" \
+    --generate-self-signed --load-privkey "$URL;object=rsa;type=private" --template "$D/cert.tmpl" --outfile "$D/nopin.pem"
+out_has_all "certtool without GNUTLS_PIN" "No PIN given"
+[ ! -s "$D/nopin.pem" ] || fail "certtool without GNUTLS_PIN wrote a certificate"
 say "PASS"
