@@ -52,11 +52,15 @@ static int verify(const struct verify_opts *o,
 	dmsc_p11 *p11 = NULL;
 	int rc, fd = -1;
 
-	if (!package && is_package(path, &package) != 0) {
+	/* The file first: an unreadable one is the caller's problem (2),
+	 * not the card's. */
+	if ((!package && is_package(path, &package) != 0) ||
+	    (package && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)) {
 		dmsc_error("%s: cannot read: %s", path, strerror(errno));
 		return DMSC_EXIT_USAGE;
 	}
 	if (package && o->signature == NULL) {
+		close(fd);
 		dmsc_error("%s: a package has no enveloped signature: give "
 		           "its --signature", path);
 		return DMSC_EXIT_USAGE;
@@ -66,20 +70,15 @@ static int verify(const struct verify_opts *o,
 		rc = dmsc_p11_start(p11, DMSC_P11_RO);
 	if (rc != DMSC_EXIT_OK) {
 		dmsc_p11_close(p11);
+		if (fd >= 0)
+			close(fd);
 		return rc;
 	}
 	rc = trust_load(dmsc_p11_fn(p11), dmsc_p11_session(p11), &t, why,
 	                sizeof why);
 	if (rc == TRUST_OK && package) {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			snprintf(why, sizeof why, "%s: cannot open: %s", path,
-			         strerror(errno));
-			rc = TRUST_ERROR;
-		}
-		if (rc == TRUST_OK)
-			rc = approval_read_signature(o->signature, &sig,
-			                             &sig_len, why, sizeof why);
+		rc = approval_read_signature(o->signature, &sig, &sig_len,
+		                             why, sizeof why);
 		if (rc == TRUST_OK)
 			rc = trust_verify_file(&t, fd, sig, sig_len, &who,
 			                       digest, &digested, &size, NULL,
