@@ -529,8 +529,8 @@ static int approve_run(const struct dmsc_command *cmd, int argc,
 
 const struct dmsc_command dmsc_cmd_approve = {
 	.name = "approve",
-	.summary = "decide on the card whether a firmware / software package "
-	           "was approved",
+	.summary = "was this firmware / software package approved? (policy, "
+	           "audit)",
 	.synopsis = "[--policy reject|ask] [--audit-log FILE] "
 	            "[--allow-sha1]\n"
 	            "       (--message MSG [--signature SIG])... PACKAGE...\n"

@@ -483,8 +483,8 @@ static int sign_run(const struct dmsc_command *cmd, int argc, char **argv,
 
 const struct dmsc_command dmsc_cmd_sign = {
 	.name = "sign",
-	.summary = "sign a DM message or a package with a key in a PKCS#11 "
-	           "token (the MA's side)",
+	.summary = "the MA signs a DM message or a package (any PKCS#11 "
+	           "token)",
 	.synopsis = "--key KEY [--enveloped [--sha1] | --package] [-o OUT] "
 	            "FILE",
 	.help =

@@ -141,8 +141,8 @@ static int verify_run(const struct dmsc_command *cmd, int argc, char **argv,
 
 const struct dmsc_command dmsc_cmd_verify = {
 	.name = "verify",
-	.summary = "verify a signed DM message or package on the card "
-	           "against the MA trust anchor",
+	.summary = "check a signed message or package on the card (trust "
+	           "anchor)",
 	.synopsis = "[--signature SIG] [--package] [--allow-sha1] FILE",
 	.help =
 	"Verify FILE's signature on the card: the verification runs in the "
