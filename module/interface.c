@@ -82,8 +82,6 @@ CK_RV dmsc_C_LoginUser(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PTR p
     CK_RV rv = dmsc_check_initialized();
     if (rv != CKR_OK)
         return rv;
-    if (user == CKU_USER && username == NULL && username_len != 0)
-        return CKR_ARGUMENTS_BAD;
     if (user == CKU_USER && username_len != 0) {
         dmsc_debug(DMSC_DEBUG_CALL, "C_LoginUser: the card's applications have no user names");
         return CKR_ARGUMENTS_BAD;

@@ -27,8 +27,8 @@ need_cmd p11-kit openssl pkg-config cmp
 setup_store
 CLIENT=$(pkg-config --variable=p11_module_path p11-kit-1)/p11-kit-client.so
 [ -f "$CLIENT" ] || fail "p11-kit's client module is not at $CLIENT" "install the Debian package p11-kit-modules"
-DMSC=${DMSC_BUILDDIR:-.}/dmsc
-[ -x "$DMSC" ] || fail "the dmsc tool is not built at $DMSC"
+# shellcheck source=dmsc-lib.sh
+. "$(dirname "$0")/dmsc-lib.sh"
 
 # Vendor mechanism numbers (include/dmsc/pkcs11-dm.h).
 CKM_DMSC_SHA256_RSA_PKCS=0xC44D0010
@@ -128,21 +128,17 @@ remote_ok "ECDSA verification of it through the socket" --token-label DM --verif
 out_has "Signature is valid" "ECDSA verification through p11-kit"
 
 step "dmsc status through the socket"
-# json_field NAME: the value of "NAME" in the one-object JSON in OUT.
-json_field() { sed -n "s/^ *\"$1\": *\"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" <<<"$OUT" | head -1; }
-st=0
-OUT=$("$DMSC" status --module "$DMSC_MODULE" --token 'pkcs11:token=DM' --pin 1234 --json 2>&1) || st=$?
-[ "$st" -eq 0 ] || fail "dmsc status on the card directly: exit $st (expected 0: activated, with an MO)" "$(indent <<<"$OUT")"
-direct_iccid=$(json_field iccid)
-direct_free=$(json_field memory_free)
-[ -n "$direct_iccid" ] || fail "dmsc status --json gave no iccid" "$(indent <<<"$OUT")"
-st=0
-OUT=$("$DMSC" status --module "$CLIENT" --token 'pkcs11:token=DM' --pin 1234 --json 2>&1) || st=$?
-[ "$st" -eq 0 ] || fail "dmsc status through p11-kit-client.so: exit $st (expected 0)" "$(indent <<<"$OUT")"
-[ "$(json_field iccid)" = "$direct_iccid" ] || fail "dmsc status through the socket: iccid '$(json_field iccid)', directly '$direct_iccid'"
-[ "$(json_field memory_free)" = "$direct_free" ] || fail "dmsc status through the socket: memory_free '$(json_field memory_free)', directly '$direct_free'"
-[ "$(json_field mo_count)" = 1 ] || fail "dmsc status through the socket should count the MO" "$(indent <<<"$OUT")"
-[ "$(json_field activated)" = true ] || fail "dmsc status through the socket: not activated?" "$(indent <<<"$OUT")"
+dmsc_expect 0 "dmsc status on the card directly (activated, with an MO)" \
+    status --module "$DMSC_MODULE" --token 'pkcs11:token=DM' --pin 1234 --json
+direct_iccid=$(json_get iccid)
+direct_free=$(json_get memory_free)
+dmsc_expect 0 "dmsc status through p11-kit-client.so" \
+    status --module "$CLIENT" --token 'pkcs11:token=DM' --pin 1234 --json
+[ "$(json_get iccid)" = "$direct_iccid" ] || fail "dmsc status through the socket: iccid '$(json_get iccid)', directly '$direct_iccid'"
+[ "$(json_get memory_free)" = "$direct_free" ] ||
+    fail "dmsc status through the socket: memory_free '$(json_get memory_free)', directly '$direct_free'"
+[ "$(json_get mo_count)" = 1 ] || fail "dmsc status through the socket should count the MO" "$(indent <<<"$DOUT")"
+[ "$(json_get activated)" = true ] || fail "dmsc status through the socket: not activated" "$(indent <<<"$DOUT")"
 
 step "a changed message fails"
 sed 's/<SessionID>1</<SessionID>2</' "$TEST_TMP/msg.xml" >"$TEST_TMP/msg2.xml"
