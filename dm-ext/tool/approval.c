@@ -128,3 +128,29 @@ done:
 	free(sig);
 	return rc;
 }
+
+int approval_claimed_operation(const char *msg_path, char *out,
+                               size_t out_len)
+{
+	unsigned char *msg = NULL;
+	size_t msg_len = 0;
+	xmlDocPtr doc = NULL;
+	pkgrefs *refs = calloc(1, sizeof *refs);
+	char why[256];
+	int rc = -1;
+
+	if (refs != NULL &&
+	    slurp(msg_path, DMSC_DM_DEFAULT_MAX_INPUT, &msg, &msg_len) == 0 &&
+	    dmsc_dm_parse(msg, msg_len, NULL, &doc, NULL, NULL) ==
+	        DMSC_DM_OK &&
+	    dmsc_canon_doc(doc, NULL, discard, NULL, NULL) == DMSC_DM_OK &&
+	    pkgref_collect(doc, refs, why, sizeof why) == 0 &&
+	    refs->first_exec[0] != '\0') {
+		snprintf(out, out_len, "%s (unverified)", refs->first_exec);
+		rc = 0;
+	}
+	xmlFreeDoc(doc);
+	OPENSSL_clear_free(msg, msg_len);
+	free(refs);
+	return rc;
+}

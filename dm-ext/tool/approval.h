@@ -26,6 +26,13 @@ int approval_check_message(trust_anchors *t, const char *msg_path,
                            pkgrefs *refs, const trust_anchor **who,
                            char *why, size_t why_len);
 
+/* The operation (first Exec target) a message claims, read without any
+ * check, for showing the user what a message that did not verify asks
+ * for: "./FUMO/fw1/DownloadAndUpdate (unverified)".  0, or -1 when the
+ * message cannot be read or has no Exec. */
+int approval_claimed_operation(const char *msg_path, char *out,
+                               size_t out_len);
+
 /* Read a detached signature file: TRUST_OK, or TRUST_REFUSED (missing,
  * empty, too large) with why[]. */
 int approval_read_signature(const char *path, unsigned char **sig,

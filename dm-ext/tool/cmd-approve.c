@@ -331,6 +331,7 @@ static int approve(const struct approve_opts *o,
 	trust_anchors t = { .n = 0 };
 	pkgrefs *refs = calloc(1, sizeof *refs);
 	char why[512] = "", msg_why[512] = "";
+	char claimed[PKGREF_PATH_MAX + 16];
 	bool show = !o->quiet && isatty(STDERR_FILENO);
 	bool messages_ok = true;
 	int st = TRUST_ERROR, rc, open_rc = DMSC_EXIT_OK;
@@ -382,9 +383,13 @@ static int approve(const struct approve_opts *o,
 			rc = decide(o, pks, n);
 			goto done;
 		}
-		if (st != TRUST_OK)
+		if (st != TRUST_OK) {
 			messages_ok = false;
-		else if (signer == NULL)
+			if (approval_claimed_operation(o->messages[i], claimed,
+			                               sizeof claimed) == 0)
+				for (size_t j = 0; j < n; j++)
+					pks[j].operation = claimed;
+		} else if (signer == NULL)
 			signer = who;
 	}
 	if (refs->first_exec[0] != '\0')

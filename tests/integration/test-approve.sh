@@ -245,6 +245,9 @@ rejected "swapped signature (the message's, on the package)" "does not verify ag
     --signature "$T/fumo.sig" "$T/fw.bin"
 rejected "signed by a key that is not the trust anchor" "does not verify against the trust anchor" \
     --message "$T/fumo.xml" --signature "$T/fumo.other.sig" "$T/fw.bin"
+audit_has '"operation":"./FUMO/fw1/DownloadAndUpdate (unverified)"' \
+    "the operation an unverified message claims is recorded as unverified"
+audit_has '"signer":null' "no signer when the message did not verify"
 rejected "a package changed in one byte" "is not the one the signed message names" \
     --message "$T/fumo.xml" --signature "$T/fumo.sig" "$T/fw-changed.bin"
 audit_has "\"signer\":\"CN=ma\"" "the signer of a valid message is recorded"
