@@ -1,10 +1,12 @@
 # dm-ext: the DM extension.  Included from the top Makefile.am; paths are
 # relative to the top directory.
 #
-# libdmsc-dmext.la: the WBXML decoder for OMA DM messages (dm-ext/WBXML.md),
+# libdmsc-dmext.la: the WBXML decoder for OMA DM messages (dm-ext/WBXML.md,
+# code pages in wbxml-pages.c),
 # the DM message reader and the canonical form (dm-ext/CANON.md).
 noinst_LTLIBRARIES += libdmsc-dmext.la
 libdmsc_dmext_la_SOURCES = dm-ext/wbxml.h dm-ext/wbxml.c \
+	dm-ext/wbxml-pages.h dm-ext/wbxml-pages.c \
 	dm-ext/base64.h dm-ext/base64.c \
 	dm-ext/dmmsg.h dm-ext/dmmsg.c \
 	dm-ext/canon.h dm-ext/canon.c \

@@ -7,6 +7,7 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined \
  *     $(pkg-config --cflags --libs libxml-2.0) dm-ext/fuzz-canon.c \
  *     dm-ext/canon.c dm-ext/dmmsg.c dm-ext/base64.c dm-ext/wbxml.c \
+ *     dm-ext/wbxml-pages.c \
  *     -o /tmp/fuzz-canon
  *   mkdir -p /tmp/corpus-canon
  *   /tmp/fuzz-canon -max_total_time=600 -dict=dm-ext/fuzz-canon.dict \

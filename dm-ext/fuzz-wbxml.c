@@ -4,7 +4,7 @@
  * Build and run by hand (clang, Debian packages clang libclang-rt-14-dev):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined \
  *     $(pkg-config --cflags --libs libxml-2.0) \
- *     dm-ext/fuzz-wbxml.c dm-ext/wbxml.c -o /tmp/fuzz-wbxml
+ *     dm-ext/fuzz-wbxml.c dm-ext/wbxml.c dm-ext/wbxml-pages.c -o /tmp/fuzz-wbxml
  *   /tmp/fuzz-wbxml -max_total_time=600 /tmp/corpus dm-ext/corpus/wbxml
  * A crash or leak found here becomes a case in dm-ext/test-wbxml.c.
  */

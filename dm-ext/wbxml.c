@@ -16,6 +16,7 @@
  * fails leaves NULL in the node), so nodes are checked after creation.
  */
 #include "wbxml.h"
+#include "wbxml-pages.h"
 
 #include <inttypes.h>
 #include <limits.h>
@@ -26,34 +27,7 @@
 
 #include <libxml/xmlmemory.h>
 
-/* ---- Global tokens (WAP-192-WBXML section 7.1) ---- */
-
-enum {
-	TOK_SWITCH_PAGE = 0x00,
-	TOK_END = 0x01,
-	TOK_ENTITY = 0x02,
-	TOK_STR_I = 0x03,
-	TOK_LITERAL = 0x04,
-	TOK_EXT_I_0 = 0x40,
-	TOK_EXT_I_2 = 0x42,
-	TOK_PI = 0x43,
-	TOK_LITERAL_C = 0x44,
-	TOK_EXT_T_0 = 0x80,
-	TOK_EXT_T_2 = 0x82,
-	TOK_STR_T = 0x83,
-	TOK_LITERAL_A = 0x84,
-	TOK_EXT_0 = 0xC0,
-	TOK_EXT_2 = 0xC2,
-	TOK_OPAQUE = 0xC3,
-	TOK_LITERAL_AC = 0xC4,
-};
-
-/* A tag token: bit 7 says attributes follow, bit 6 says content follows,
- * the low six bits name the tag (0x04 = LITERAL: name in the string table). */
-#define TAG_HAS_ATTRS   0x80u
-#define TAG_HAS_CONTENT 0x40u
-#define TAG_ID_MASK     0x3Fu
-#define TAG_ID_FIRST    0x05u
+/* Global tokens and tag bits: wbxml-pages.h (WBXML_TOK_*, WBXML_TAG_*). */
 
 /* IANA MIBenum of UTF-8: the only charset accepted. */
 #define CHARSET_UTF8 106u
@@ -61,125 +35,8 @@ enum {
 /* A multi-byte integer carries 7 bits a byte: 5 bytes hold 32 bits. */
 #define MB_MAX_BYTES 5
 
-/* ---- Code pages and document types of OMA DM ----
- *
- * Each table lists tag names by token, starting at 0x05; NULL marks a
- * reserved token.  Sources:
- *   SyncML:  SyncML Representation Protocol 1.1 (syncml_represent_v11,
- *            section 8 "WBXML Definition") for tokens 0x05-0x34;
- *            OMA-TS-SyncML_RepPro-V1_2 (section 8) adds 0x35-0x3C.
- *            0x30 is "reserved for future use" in both.
- *   MetInf:  SyncML Meta Information 1.1 (syncml_metinf_v11, WBXML
- *            definition, code page 1) for 0x05-0x15;
- *            OMA-TS-SyncML_MetaInfo-V1_2 adds FieldLevel 0x16.
- *   DM DDF:  OMA-TS-DM_TND-V1_2 section 8.6 "WBXML Definition": code page
- *            0x02, tokens 0x05-0x3C.
- * Cross-checked by reading (not copying) libwbxml's and Syncroton's tables
- * and against the output of libwbxml's xml2wbxml. */
-
-static const char *const syncml_tags[] = {
-	"Add", "Alert", "Archive", "Atomic",                      /* 0x05 */
-	"Chal", "Cmd", "CmdID", "CmdRef",                         /* 0x09 */
-	"Copy", "Cred", "Data", "Delete",                         /* 0x0D */
-	"Exec", "Final", "Get", "Item",                           /* 0x11 */
-	"Lang", "LocName", "LocURI", "Map",                       /* 0x15 */
-	"MapItem", "Meta", "MsgID", "MsgRef",                     /* 0x19 */
-	"NoResp", "NoResults", "Put", "Replace",                  /* 0x1D */
-	"RespURI", "Results", "Search", "Sequence",               /* 0x21 */
-	"SessionID", "SftDel", "Source", "SourceRef",             /* 0x25 */
-	"Status", "Sync", "SyncBody", "SyncHdr",                  /* 0x29 */
-	"SyncML", "Target", "TargetRef", NULL,                    /* 0x2D */
-	"VerDTD", "VerProto", "NumberOfChanges", "MoreData",      /* 0x31 */
-	/* SyncML 1.2 only */
-	"Field", "Filter", "Record", "FilterType",                /* 0x35 */
-	"SourceParent", "TargetParent", "Move", "Correlator",     /* 0x39 */
-};
-#define SYNCML11_TAG_COUNT (0x34 - TAG_ID_FIRST + 1)
-#define SYNCML12_TAG_COUNT (sizeof syncml_tags / sizeof syncml_tags[0])
-#define SYNCML_DATA_TAG 0x0F
-
-static const char *const metinf_tags[] = {
-	"Anchor", "EMI", "Format", "FreeID",                      /* 0x05 */
-	"FreeMem", "Last", "Mark", "MaxMsgSize",                  /* 0x09 */
-	"Mem", "MetInf", "Next", "NextNonce",                     /* 0x0D */
-	"SharedMem", "Size", "Type", "Version",                   /* 0x11 */
-	"MaxObjSize",                                             /* 0x15 */
-	/* MetInf 1.2 only */
-	"FieldLevel",                                             /* 0x16 */
-};
-#define METINF11_TAG_COUNT (0x15 - TAG_ID_FIRST + 1)
-#define METINF12_TAG_COUNT (sizeof metinf_tags / sizeof metinf_tags[0])
-
-static const char *const dmddf_tags[] = {
-	"AccessType", "ACL", "Add", "b64",                        /* 0x05 */
-	"bin", "bool", "chr", "CaseSense",                        /* 0x09 */
-	"CIS", "Copy", "CS", "date",                              /* 0x0D */
-	"DDFName", "DefaultValue", "Delete", "Description",       /* 0x11 */
-	"DFFormat", "DFProperties", "DFTitle", "DFType",          /* 0x15 */
-	"Dynamic", "Exec", "float", "Format",                     /* 0x19 */
-	"Get", "int", "Man", "MgmtTree",                          /* 0x1D */
-	"MIME", "Mod", "Name", "Node",                            /* 0x21 */
-	"node", "NodeName", "null", "Occurrence",                 /* 0x25 */
-	"One", "OneOrMore", "OneOrN", "Path",                     /* 0x29 */
-	"Permanent", "Replace", "RTProperties", "Scope",          /* 0x2D */
-	"Size", "time", "Title", "TStamp",                        /* 0x31 */
-	"Type", "Value", "VerDTD", "VerNo",                       /* 0x35 */
-	"xml", "ZeroOrMore", "ZeroOrN", "ZeroOrOne",              /* 0x39 */
-};
-#define DMDDF_TAG_COUNT (sizeof dmddf_tags / sizeof dmddf_tags[0])
-
-struct code_page {
-	const char *name;          /* for messages */
-	const char *ns;            /* namespace of its elements */
-	const char *const *tags;   /* tags[token - TAG_ID_FIRST] */
-	size_t count;
-	unsigned data_tag;         /* token of SyncML <Data>, 0 if none */
-};
-
-static const struct code_page page_syncml11 = {
-	"SyncML 1.1", "SYNCML:SYNCML1.1", syncml_tags, SYNCML11_TAG_COUNT,
-	SYNCML_DATA_TAG,
-};
-static const struct code_page page_syncml12 = {
-	"SyncML 1.2", "SYNCML:SYNCML1.2", syncml_tags, SYNCML12_TAG_COUNT,
-	SYNCML_DATA_TAG,
-};
-static const struct code_page page_metinf11 = {
-	"MetInf 1.1", "syncml:metinf", metinf_tags, METINF11_TAG_COUNT, 0,
-};
-static const struct code_page page_metinf12 = {
-	"MetInf 1.2", "syncml:metinf", metinf_tags, METINF12_TAG_COUNT, 0,
-};
-static const struct code_page page_dmddf12 = {
-	"DM DDF 1.2", "syncml:dmddf1.2", dmddf_tags, DMDDF_TAG_COUNT, 0,
-};
-
-#define PAGE_COUNT 3
-
-struct doc_type {
-	const char *name;
-	uint32_t public_id;        /* OMNA number, 0 if it has none */
-	const char *public_text;   /* formal public identifier */
-	const struct code_page *pages[PAGE_COUNT];
-};
-
-/* SyncML 1.2 also carries DM DDF on code page 2, so a TNDS tree can be
- * written inline in a DM message (OMA-TS-DM_TND section 8.6 numbers the
- * DDF page 2 for that reason).  MetInf and DDF alone have no page 0 of
- * their own: WBXML starts every document on page 0, so page 0 is taken as
- * their one page too (libwbxml switches to page 1 / 2 first; a decoder
- * accepting both loses nothing, as both give the same tree). */
-static const struct doc_type doc_types[] = {
-	{ "SyncML 1.1", 0x0FD3, "-//SYNCML//DTD SyncML 1.1//EN",
-	  { &page_syncml11, &page_metinf11, NULL } },
-	{ "SyncML 1.2", 0x1201, "-//SYNCML//DTD SyncML 1.2//EN",
-	  { &page_syncml12, &page_metinf12, &page_dmddf12 } },
-	{ "MetInf 1.2", 0x1202, "-//OMA//DTD SYNCML-METINF 1.2//EN",
-	  { &page_metinf12, &page_metinf12, NULL } },
-	{ "DM DDF 1.2", 0, "-//OMA//DTD-DM-DDF 1.2//EN",
-	  { &page_dmddf12, NULL, &page_dmddf12 } },
-};
-#define DOC_TYPE_COUNT (sizeof doc_types / sizeof doc_types[0])
+/* The code pages and document types of OMA DM are in wbxml-pages.c,
+ * shared with the encoder (wbxml-enc.c). */
 
 /* The address marks an element whose text is base64 of OPAQUE bytes. */
 static char binary_mark;
@@ -201,7 +58,7 @@ struct header {
 	size_t charset_at;
 	const uint8_t *strtbl;
 	size_t strtbl_len;
-	const struct doc_type *type;
+	const struct dmsc_wbxml_doctype *type;
 };
 
 /* An open element (one that has content still to come).  Its binary
@@ -286,16 +143,16 @@ static size_t at(const struct reader *rd, size_t pos)
 static const char *token_name(uint8_t tok, char buf[16])
 {
 	static const char *const names[] = {
-		[TOK_SWITCH_PAGE] = "SWITCH_PAGE", [TOK_END] = "END",
-		[TOK_ENTITY] = "ENTITY", [TOK_STR_I] = "STR_I",
-		[TOK_LITERAL] = "LITERAL", [TOK_EXT_I_0] = "EXT_I_0",
-		[TOK_EXT_I_0 + 1] = "EXT_I_1", [TOK_EXT_I_2] = "EXT_I_2",
-		[TOK_PI] = "PI", [TOK_LITERAL_C] = "LITERAL_C",
-		[TOK_EXT_T_0] = "EXT_T_0", [TOK_EXT_T_0 + 1] = "EXT_T_1",
-		[TOK_EXT_T_2] = "EXT_T_2", [TOK_STR_T] = "STR_T",
-		[TOK_LITERAL_A] = "LITERAL_A", [TOK_EXT_0] = "EXT_0",
-		[TOK_EXT_0 + 1] = "EXT_1", [TOK_EXT_2] = "EXT_2",
-		[TOK_OPAQUE] = "OPAQUE", [TOK_LITERAL_AC] = "LITERAL_AC",
+		[WBXML_TOK_SWITCH_PAGE] = "SWITCH_PAGE", [WBXML_TOK_END] = "END",
+		[WBXML_TOK_ENTITY] = "ENTITY", [WBXML_TOK_STR_I] = "STR_I",
+		[WBXML_TOK_LITERAL] = "LITERAL", [WBXML_TOK_EXT_I_0] = "EXT_I_0",
+		[WBXML_TOK_EXT_I_0 + 1] = "EXT_I_1", [WBXML_TOK_EXT_I_2] = "EXT_I_2",
+		[WBXML_TOK_PI] = "PI", [WBXML_TOK_LITERAL_C] = "LITERAL_C",
+		[WBXML_TOK_EXT_T_0] = "EXT_T_0", [WBXML_TOK_EXT_T_0 + 1] = "EXT_T_1",
+		[WBXML_TOK_EXT_T_2] = "EXT_T_2", [WBXML_TOK_STR_T] = "STR_T",
+		[WBXML_TOK_LITERAL_A] = "LITERAL_A", [WBXML_TOK_EXT_0] = "EXT_0",
+		[WBXML_TOK_EXT_0 + 1] = "EXT_1", [WBXML_TOK_EXT_2] = "EXT_2",
+		[WBXML_TOK_OPAQUE] = "OPAQUE", [WBXML_TOK_LITERAL_AC] = "LITERAL_AC",
 	};
 
 	if (tok < sizeof names / sizeof names[0] && names[tok] != NULL)
@@ -375,19 +232,20 @@ static int need_mb(struct parser *p, struct reader *rd, const char *what,
 
 /* ---- Header (WAP-192-WBXML section 5.3-5.7) ---- */
 
-static const struct doc_type *doc_type_by_id(uint32_t id)
+static const struct dmsc_wbxml_doctype *doc_type_by_id(uint32_t id)
 {
-	for (size_t i = 0; i < DOC_TYPE_COUNT; i++)
-		if (doc_types[i].public_id != 0 && doc_types[i].public_id == id)
-			return &doc_types[i];
+	for (size_t i = 0; i < dmsc_wbxml_doctype_count; i++)
+		if (dmsc_wbxml_doctypes[i].public_id != 0 &&
+		    dmsc_wbxml_doctypes[i].public_id == id)
+			return &dmsc_wbxml_doctypes[i];
 	return NULL;
 }
 
-static const struct doc_type *doc_type_by_text(const char *text)
+static const struct dmsc_wbxml_doctype *doc_type_by_text(const char *text)
 {
-	for (size_t i = 0; i < DOC_TYPE_COUNT; i++)
-		if (strcmp(doc_types[i].public_text, text) == 0)
-			return &doc_types[i];
+	for (size_t i = 0; i < dmsc_wbxml_doctype_count; i++)
+		if (strcmp(dmsc_wbxml_doctypes[i].public_text, text) == 0)
+			return &dmsc_wbxml_doctypes[i];
 	return NULL;
 }
 
@@ -880,7 +738,7 @@ static int refuse_token(struct parser *p, uint8_t tok, size_t offset,
 {
 	char buf[16];
 
-	if (tok == TOK_PI)
+	if (tok == WBXML_TOK_PI)
 		return fail(p, DMSC_WBXML_UNSUPPORTED, offset,
 		            "processing instruction (PI) %s: DM messages carry none",
 		            where);
@@ -891,9 +749,9 @@ static int refuse_token(struct parser *p, uint8_t tok, size_t offset,
 
 static bool is_extension(uint8_t tok)
 {
-	return (tok >= TOK_EXT_I_0 && tok <= TOK_EXT_I_2) ||
-	       (tok >= TOK_EXT_T_0 && tok <= TOK_EXT_T_2) ||
-	       (tok >= TOK_EXT_0 && tok <= TOK_EXT_2);
+	return (tok >= WBXML_TOK_EXT_I_0 && tok <= WBXML_TOK_EXT_I_2) ||
+	       (tok >= WBXML_TOK_EXT_T_0 && tok <= WBXML_TOK_EXT_T_2) ||
+	       (tok >= WBXML_TOK_EXT_0 && tok <= WBXML_TOK_EXT_2);
 }
 
 /* An attribute value piece: STR_I, STR_T or ENTITY. */
@@ -901,11 +759,11 @@ static int read_attribute_value(struct parser *p, struct document *d,
                                 uint8_t tok)
 {
 	switch (tok) {
-	case TOK_STR_I:
+	case WBXML_TOK_STR_I:
 		return read_inline_string(p, &d->rd, &p->value);
-	case TOK_STR_T:
+	case WBXML_TOK_STR_T:
 		return read_table_string(p, d, &p->value);
-	default: /* TOK_ENTITY */
+	default: /* WBXML_TOK_ENTITY */
 		return read_entity(p, &d->rd, &p->value);
 	}
 }
@@ -921,7 +779,7 @@ static int switch_page(struct parser *p, struct document *d, unsigned *page,
 		return rc;
 	/* Attribute code pages have no tokens here (only LITERAL names), so
 	 * any attribute page is as good as another. */
-	if (tags && (v >= PAGE_COUNT || d->hdr.type->pages[v] == NULL))
+	if (tags && (v >= DMSC_WBXML_PAGE_COUNT || d->hdr.type->pages[v] == NULL))
 		return fail(p, DMSC_WBXML_MALFORMED, at(&d->rd, page_at),
 		            "code page %u is not defined for %s", v,
 		            d->hdr.type->name);
@@ -953,13 +811,13 @@ static int read_attributes(struct parser *p, struct document *d,
 		if (rc != 0)
 			return rc;
 		switch (tok) {
-		case TOK_SWITCH_PAGE:
+		case WBXML_TOK_SWITCH_PAGE:
 			rc = switch_page(p, d, &d->attr_page, false);
 			break;
-		case TOK_END:
+		case WBXML_TOK_END:
 			return name == NULL ? 0
 			                    : set_attribute(p, element, name, name_at);
-		case TOK_LITERAL:
+		case WBXML_TOK_LITERAL:
 			if (name != NULL)
 				rc = set_attribute(p, element, name, name_at);
 			name_at = at(rd, tok_at);
@@ -970,13 +828,13 @@ static int read_attributes(struct parser *p, struct document *d,
 				          "attribute \"xmlns\": namespaces come from code "
 				          "pages, not attributes");
 			break;
-		case TOK_OPAQUE:
+		case WBXML_TOK_OPAQUE:
 			return fail(p, DMSC_WBXML_UNSUPPORTED, at(rd, tok_at),
 			            "OPAQUE in an attribute value: attribute values "
 			            "are text (OMA DM defines no binary attribute)");
-		case TOK_STR_I:
-		case TOK_STR_T:
-		case TOK_ENTITY:
+		case WBXML_TOK_STR_I:
+		case WBXML_TOK_STR_T:
+		case WBXML_TOK_ENTITY:
 			if (name == NULL)
 				return fail(p, DMSC_WBXML_MALFORMED, at(rd, tok_at),
 				            "attribute value (%s) before any attribute "
@@ -984,7 +842,7 @@ static int read_attributes(struct parser *p, struct document *d,
 			rc = read_attribute_value(p, d, tok);
 			break;
 		default:
-			if (tok == TOK_PI || is_extension(tok))
+			if (tok == WBXML_TOK_PI || is_extension(tok))
 				return refuse_token(p, tok, at(rd, tok_at),
 				                    "in an attribute list");
 			return fail(p, DMSC_WBXML_MALFORMED, at(rd, tok_at),
@@ -1019,19 +877,19 @@ static int set_namespace(struct parser *p, xmlNodePtr element,
 
 /* The element's name: from the current code page, or LITERAL. */
 static int tag_name(struct parser *p, struct document *d, uint8_t tok,
-                    size_t tok_at, const struct code_page *page,
+                    size_t tok_at, const struct dmsc_wbxml_page *page,
                     const char **name)
 {
-	unsigned id = tok & TAG_ID_MASK;
+	unsigned id = tok & WBXML_TAG_ID_MASK;
 
-	if (id == TOK_LITERAL)
+	if (id == WBXML_TOK_LITERAL)
 		return read_literal_name(p, d, "tag", name);
-	if (id - TAG_ID_FIRST >= page->count ||
-	    page->tags[id - TAG_ID_FIRST] == NULL)
+	if (id - DMSC_WBXML_TAG_FIRST >= page->count ||
+	    page->tags[id - DMSC_WBXML_TAG_FIRST] == NULL)
 		return fail(p, DMSC_WBXML_MALFORMED, at(&d->rd, tok_at),
 		            "unknown tag 0x%02X on code page %u (%s)", id,
 		            d->tag_page, page->name);
-	*name = page->tags[id - TAG_ID_FIRST];
+	*name = page->tags[id - DMSC_WBXML_TAG_FIRST];
 	return 0;
 }
 
@@ -1054,7 +912,7 @@ static int check_element_limits(struct parser *p, size_t offset)
 static int start_element(struct parser *p, struct document *d, uint8_t tok,
                          size_t tok_at)
 {
-	const struct code_page *page = d->hdr.type->pages[d->tag_page];
+	const struct dmsc_wbxml_page *page = d->hdr.type->pages[d->tag_page];
 	struct frame *top = top_frame(p);
 	struct frame f = { 0 };
 	size_t offset = at(&d->rd, tok_at);
@@ -1088,12 +946,13 @@ static int start_element(struct parser *p, struct document *d, uint8_t tok,
 		return fail_nomem(p, offset);
 	}
 	rc = set_namespace(p, f.element, inherited, page->ns, &f.ns, offset);
-	if (rc == 0 && (tok & TAG_HAS_ATTRS))
+	if (rc == 0 && (tok & WBXML_TAG_HAS_ATTRS))
 		rc = read_attributes(p, d, f.element);
-	if (rc != 0 || !(tok & TAG_HAS_CONTENT))
+	if (rc != 0 || !(tok & WBXML_TAG_HAS_CONTENT))
 		return rc;
-	f.is_data = (tok & TAG_ID_MASK) != TOK_LITERAL && page->data_tag != 0 &&
-	            (tok & TAG_ID_MASK) == page->data_tag;
+	f.is_data = (tok & WBXML_TAG_ID_MASK) != WBXML_TOK_LITERAL &&
+	            page->data_tag != 0 &&
+	            (tok & WBXML_TAG_ID_MASK) == page->data_tag;
 	return push_frame(p, &f, offset);
 }
 
@@ -1196,23 +1055,23 @@ static int read_content_token(struct parser *p, struct document *d)
 	if (rc != 0)
 		return rc;
 	switch (tok) {
-	case TOK_SWITCH_PAGE:
+	case WBXML_TOK_SWITCH_PAGE:
 		return switch_page(p, d, &d->tag_page, true);
-	case TOK_END:
+	case WBXML_TOK_END:
 		return end_element(p, at(rd, tok_at));
-	case TOK_ENTITY:
+	case WBXML_TOK_ENTITY:
 		rc = note_string(p, top_frame(p), tok, at(rd, tok_at));
 		return rc != 0 ? rc : read_entity(p, rd, &p->text);
-	case TOK_STR_I:
+	case WBXML_TOK_STR_I:
 		rc = note_string(p, top_frame(p), tok, at(rd, tok_at));
 		return rc != 0 ? rc : read_inline_string(p, rd, &p->text);
-	case TOK_STR_T:
+	case WBXML_TOK_STR_T:
 		rc = note_string(p, top_frame(p), tok, at(rd, tok_at));
 		return rc != 0 ? rc : read_table_string(p, d, &p->text);
-	case TOK_OPAQUE:
+	case WBXML_TOK_OPAQUE:
 		return read_content_opaque(p, d, tok_at);
 	default:
-		if (tok == TOK_PI || is_extension(tok))
+		if (tok == WBXML_TOK_PI || is_extension(tok))
 			return refuse_token(p, tok, at(rd, tok_at), "in content");
 		return start_element(p, d, tok, tok_at);
 	}
@@ -1231,16 +1090,16 @@ static int read_root(struct parser *p, struct document *d)
 
 		if (rc != 0)
 			return rc;
-		if (tok == TOK_SWITCH_PAGE) {
+		if (tok == WBXML_TOK_SWITCH_PAGE) {
 			rc = switch_page(p, d, &d->tag_page, true);
 			if (rc != 0)
 				return rc;
 			continue;
 		}
-		if (tok == TOK_PI || is_extension(tok))
+		if (tok == WBXML_TOK_PI || is_extension(tok))
 			return refuse_token(p, tok, at(rd, tok_at),
 			                    "before the root element");
-		if ((tok & TAG_ID_MASK) < TOK_LITERAL)
+		if ((tok & WBXML_TAG_ID_MASK) < WBXML_TOK_LITERAL)
 			return fail(p, DMSC_WBXML_MALFORMED, at(rd, tok_at),
 			            "expected the root element, found %s",
 			            token_name(tok, buf));

@@ -67,8 +67,8 @@ DMEXT=$SRC/dm-ext
 # The sources of each target (as in their header comments).
 sources() {
     case "$1" in
-    wbxml) echo "fuzz-wbxml.c wbxml.c" ;;
-    canon) echo "fuzz-canon.c canon.c dmmsg.c base64.c wbxml.c" ;;
+    wbxml) echo "fuzz-wbxml.c wbxml.c wbxml-pages.c" ;;
+    canon) echo "fuzz-canon.c canon.c dmmsg.c base64.c wbxml.c wbxml-pages.c" ;;
     *) return 1 ;;
     esac
 }
