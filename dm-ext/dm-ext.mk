@@ -1,12 +1,13 @@
 # dm-ext: the DM extension.  Included from the top Makefile.am; paths are
 # relative to the top directory.
 #
-# libdmsc-dmext.la: the WBXML decoder for OMA DM messages (dm-ext/WBXML.md,
-# code pages in wbxml-pages.c),
+# libdmsc-dmext.la: the WBXML decoder for OMA DM messages (dm-ext/WBXML.md)
+# and its encoder (the same code-page tables, wbxml-pages.c),
 # the DM message reader and the canonical form (dm-ext/CANON.md).
 noinst_LTLIBRARIES += libdmsc-dmext.la
 libdmsc_dmext_la_SOURCES = dm-ext/wbxml.h dm-ext/wbxml.c \
 	dm-ext/wbxml-pages.h dm-ext/wbxml-pages.c \
+	dm-ext/wbxml-enc.h dm-ext/wbxml-enc.c \
 	dm-ext/base64.h dm-ext/base64.c \
 	dm-ext/dmmsg.h dm-ext/dmmsg.c \
 	dm-ext/canon.h dm-ext/canon.c \
@@ -33,6 +34,16 @@ TESTS += dm-ext/test-base64
 dm_ext_test_base64_SOURCES = dm-ext/test-base64.c
 dm_ext_test_base64_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 dm_ext_test_base64_LDADD = libdmsc-dmext.la $(LIBXML2_LIBS) $(CHECK_LIBS)
+
+# The WBXML encoder: every XML vector encoded, decoded again, gives the
+# canonical form of the XML and of libwbxml's encoding; header bytes,
+# whitespace, and every refusal.
+check_PROGRAMS += dm-ext/test-wbxml-enc
+TESTS += dm-ext/test-wbxml-enc
+dm_ext_test_wbxml_enc_SOURCES = dm-ext/test-wbxml-enc.c
+dm_ext_test_wbxml_enc_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBXML2_CFLAGS) \
+	-DDMSC_DMEXT_VECTORS='"$(abs_top_srcdir)/dm-ext/vectors"'
+dm_ext_test_wbxml_enc_LDADD = libdmsc-dmext.la $(LIBXML2_LIBS) $(CHECK_LIBS)
 
 # The canonical form: the vector groups of dm-ext/vectors/canon (see its
 # README) give their committed .c14n byte for byte; the rules, streaming
