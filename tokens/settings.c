@@ -32,6 +32,31 @@ static char *trim(char *s)
     return s;
 }
 
+/* value as a capacity in bytes: 1024 to 2^40. */
+static bool parse_capacity(const char *value, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(value, &end, 10);
+    if (errno != 0 || end == value || *end != '\0' || v < 1024 || v > (1ULL << 40))
+        return false;
+    *out = v;
+    return true;
+}
+
+/* value as a string of min to max decimal digits, copied to out. */
+static bool parse_digits(const char *value, size_t min, size_t max, char *out, size_t out_len)
+{
+    size_t n = strlen(value);
+    if (n < min || n > max || n >= out_len || strspn(value, "0123456789") != n)
+        return false;
+    memcpy(out, value, n + 1);
+    return true;
+}
+
+#define ICCID_RULE "iccid must be 18 to 20 decimal digits"
+#define IMSI_RULE "imsi must be 6 to 15 decimal digits"
+
 static int parse_file(dmsc_config *cfg, const char *path, FILE *f, char *err, size_t err_len)
 {
     char line[4096];
@@ -57,14 +82,20 @@ static int parse_file(dmsc_config *cfg, const char *path, FILE *f, char *err, si
             if (cfg->store == NULL)
                 return -1;
         } else if (strcmp(key, "capacity") == 0) {
-            char *end;
-            errno = 0;
-            unsigned long long v = strtoull(value, &end, 10);
-            if (errno != 0 || *end != '\0' || v < 1024 || v > (1ULL << 40)) {
+            if (!parse_capacity(value, &cfg->capacity)) {
                 snprintf(err, err_len, "%s:%u: capacity must be a number of bytes between 1024 and 2^40", path, lineno);
                 return -1;
             }
-            cfg->capacity = v;
+        } else if (strcmp(key, "iccid") == 0) {
+            if (!parse_digits(value, 18, 20, cfg->iccid, sizeof(cfg->iccid))) {
+                snprintf(err, err_len, "%s:%u: " ICCID_RULE, path, lineno);
+                return -1;
+            }
+        } else if (strcmp(key, "imsi") == 0) {
+            if (!parse_digits(value, 6, 15, cfg->imsi, sizeof(cfg->imsi))) {
+                snprintf(err, err_len, "%s:%u: " IMSI_RULE, path, lineno);
+                return -1;
+            }
         } else if (strcmp(key, "durability") == 0) {
             if (strcmp(value, "process") == 0)
                 cfg->durable_power = false;
@@ -93,7 +124,7 @@ static int parse_file(dmsc_config *cfg, const char *path, FILE *f, char *err, si
             if (cfg->audit_log == NULL)
                 return -1;
         } else {
-            snprintf(err, err_len, "%s:%u: unknown setting '%s' (known: store, capacity, durability, approve_policy, audit_log)", path, lineno, key);
+            snprintf(err, err_len, "%s:%u: unknown setting '%s' (known: store, capacity, iccid, imsi, durability, approve_policy, audit_log)", path, lineno, key);
             return -1;
         }
     }
@@ -145,6 +176,23 @@ int dmsc_config_load(dmsc_config *cfg, char *err, size_t err_len)
         free(candidates[i]);
     if (rc != 0)
         goto fail;
+
+    /* The identity of a card created from now on, from the environment. */
+    const char *v = getenv("DMSC_CARD_CAPACITY");
+    if (v != NULL && *v != '\0' && !parse_capacity(v, &cfg->capacity)) {
+        snprintf(err, err_len, "DMSC_CARD_CAPACITY must be a number of bytes between 1024 and 2^40");
+        goto fail;
+    }
+    v = getenv("DMSC_CARD_ICCID");
+    if (v != NULL && *v != '\0' && !parse_digits(v, 18, 20, cfg->iccid, sizeof(cfg->iccid))) {
+        snprintf(err, err_len, "DMSC_CARD_ICCID: " ICCID_RULE);
+        goto fail;
+    }
+    v = getenv("DMSC_CARD_IMSI");
+    if (v != NULL && *v != '\0' && !parse_digits(v, 6, 15, cfg->imsi, sizeof(cfg->imsi))) {
+        snprintf(err, err_len, "DMSC_CARD_IMSI: " IMSI_RULE);
+        goto fail;
+    }
 
     const char *store_env = getenv("DMSC_STORE");
     if (store_env != NULL && *store_env != '\0') {

@@ -8,6 +8,10 @@
  * File format: "key = value" lines, '#' starts a comment. Keys:
  *   store = DIR          the card store directory
  *   capacity = BYTES     capacity of a card created on first use
+ *   iccid = DIGITS       ICCID of a card created on first use (18 to 20
+ *                        digits; default: random on the test network)
+ *   imsi = DIGITS        IMSI of a card created on first use (6 to 15
+ *                        digits; default: random on the test network)
  *   durability = process | power
  *                        process: a change that returned survives a crash
  *                        of the process (kill -9); power: also a power loss
@@ -16,6 +20,10 @@
  *                        `dmsc approve`: what happens to a package the MA
  *                        did not approve (the module ignores it).
  *   audit_log = FILE     `dmsc approve`: where its decisions are appended.
+ * DMSC_CARD_CAPACITY, DMSC_CARD_ICCID and DMSC_CARD_IMSI in the environment
+ * override capacity, iccid and imsi: `dmsc personalise` sets them from a
+ * profile's <card>, the one way a card's identity reaches a new virtual
+ * UICC (PKCS#11 has no call that sets a token's serial number).
  */
 #ifndef DMSC_SETTINGS_H
 #define DMSC_SETTINGS_H
@@ -30,6 +38,8 @@ typedef struct {
     char *store;        /* malloc'd */
     char *source;       /* the config file read, or NULL */
     uint64_t capacity;
+    char iccid[24];     /* "" : a random one */
+    char imsi[20];      /* "" : a random one */
     bool durable_power;
     char *approve_policy; /* "reject" or "ask" (malloc'd), or NULL */
     char *audit_log;      /* malloc'd, or NULL */

@@ -151,12 +151,22 @@ CK_RV vuicc_card_create(const char *path, const dmsc_config *cfg)
         (rv = exec(&c, "BEGIN IMMEDIATE;")) != CKR_OK || (rv = exec(&c, schema)) != CKR_OK)
         goto done;
 
+    /* The configured identity (dmsc personalise passes a profile's), else
+     * a random one on the test network. */
     char iccid[24], imsi[20];
-    memcpy(iccid, "8900101", 7); /* 89: telecom, 001 01: the test network */
-    random_digits(iccid + 7, 11);
-    luhn_append(iccid);
-    memcpy(imsi, "00101", 5);
-    random_digits(imsi + 5, 10);
+    if (cfg->iccid[0] != '\0') {
+        memcpy(iccid, cfg->iccid, sizeof(iccid));
+    } else {
+        memcpy(iccid, "8900101", 7); /* 89: telecom, 001 01: the test network */
+        random_digits(iccid + 7, 11);
+        luhn_append(iccid);
+    }
+    if (cfg->imsi[0] != '\0') {
+        memcpy(imsi, cfg->imsi, sizeof(imsi));
+    } else {
+        memcpy(imsi, "00101", 5);
+        random_digits(imsi + 5, 10);
+    }
     sqlite3_stmt *s = NULL;
     rc = sqlite3_prepare_v2(c.db, "INSERT INTO card VALUES (1, ?, ?, ?, 0, 1, 0)", -1, &s, NULL);
     if (rc == SQLITE_OK) {
