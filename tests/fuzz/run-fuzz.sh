@@ -2,7 +2,8 @@
 # Build the dm-ext libFuzzer targets (dm-ext/fuzz-*.c) with clang and run
 # each one over a copy of its seed corpus and with its dictionary.
 #
-#   tests/fuzz/run-fuzz.sh [TARGET...]      TARGET: wbxml, canon (default both)
+#   tests/fuzz/run-fuzz.sh [TARGET...]      TARGET: wbxml, canon, wbxml-enc,
+#                                           profile (default wbxml, canon)
 #   FUZZ_SECONDS=600 tests/fuzz/run-fuzz.sh  a longer run by hand
 #
 # Each target is built from the sources in $DMSC_SRCDIR/dm-ext (clang -g -O1
@@ -61,6 +62,8 @@ number FUZZ_MALLOC_LIMIT_MB "$MALLOC_MB"
 
 SRC=${DMSC_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 DMEXT=$SRC/dm-ext
+# fuzz-profile reads the schema from here.
+export DMSC_SRCDIR="$SRC"
 [ -f "$DMEXT/fuzz-wbxml.c" ] ||
     die "no dm-ext sources under '$SRC'" "set DMSC_SRCDIR to the top source directory"
 
@@ -69,14 +72,21 @@ sources() {
     case "$1" in
     wbxml) echo "fuzz-wbxml.c wbxml.c wbxml-pages.c" ;;
     canon) echo "fuzz-canon.c canon.c dmmsg.c base64.c wbxml.c wbxml-pages.c" ;;
+    wbxml-enc) echo "fuzz-wbxml-enc.c wbxml-enc.c canon.c dmmsg.c base64.c wbxml.c wbxml-pages.c" ;;
+    profile) echo "fuzz-profile.c profile/profile-read.c" ;;
     *) return 1 ;;
     esac
 }
 
+# Seed corpus (dm-ext/corpus/NAME) and dictionary (dm-ext/NAME.dict) of each
+# target: the encoder's input is a DM message, as the canonicaliser's.
+corpus_of() { case "$1" in wbxml-enc) echo canon ;; *) echo "$1" ;; esac; }
+dict_of() { case "$1" in wbxml-enc) echo fuzz-canon ;; *) echo "fuzz-$1" ;; esac; }
+
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(wbxml canon)
 for t in "${TARGETS[@]}"; do
-    sources "$t" >/dev/null || die "unknown target '$t' (known: wbxml, canon)"
+    sources "$t" >/dev/null || die "unknown target '$t' (known: wbxml, canon, wbxml-enc, profile)"
 done
 
 # The tools. Missing clang fails: bootstrap installs it.
@@ -84,8 +94,8 @@ command -v "$CLANG" >/dev/null 2>&1 ||
     die "'$CLANG' is not installed; the fuzz targets need clang with libFuzzer" \
         "scripts/bootstrap.sh installs it (Debian 12: apt-get install clang libclang-rt-14-dev)"
 command -v pkg-config >/dev/null 2>&1 || die "pkg-config is not installed (scripts/bootstrap.sh installs it)"
-if ! XML_CFLAGS=$(pkg-config --cflags libxml-2.0) || ! XML_LIBS=$(pkg-config --libs libxml-2.0); then
-    die "pkg-config finds no libxml-2.0 (Debian 12: apt-get install libxml2-dev)"
+if ! XML_CFLAGS=$(pkg-config --cflags libxml-2.0 libcrypto) || ! XML_LIBS=$(pkg-config --libs libxml-2.0 libcrypto); then
+    die "pkg-config finds no libxml-2.0 or libcrypto (Debian 12: apt-get install libxml2-dev libssl-dev)"
 fi
 command -v timeout >/dev/null 2>&1 || die "timeout (coreutils) is not installed"
 
@@ -130,7 +140,7 @@ build() {
     # shellcheck disable=SC2086 # pkg-config output is a word list
     if ! "$CLANG" -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-        -I"$DMEXT" $XML_CFLAGS "${srcs[@]}" $XML_LIBS -o "$bin" \
+        -I"$DMEXT" -I"$DMEXT/profile" $XML_CFLAGS "${srcs[@]}" $XML_LIBS -o "$bin" \
         >"$WORK/build-$t.log" 2>&1; then
         sed 's/^/    | /' "$WORK/build-$t.log" | head -n 60
         if grep -q 'clang_rt\.\(fuzzer\|asan\|ubsan\)' "$WORK/build-$t.log"; then
@@ -162,15 +172,15 @@ run() {
     local t=$1 bin=$WORK/fuzz-$1 corpus=$WORK/corpus-$1 art=$WORK/artifacts-$1
     local log=$WORK/fuzz-$1.log rc=0 a
     mkdir -p "$corpus" "$art"
-    cp -R "$DMEXT/corpus/$t/." "$corpus/"
+    cp -R "$DMEXT/corpus/$(corpus_of "$t")/." "$corpus/"
     chmod -R u+w "$corpus"
-    say "fuzz-$t: $(find "$corpus" -type f | wc -l) seed inputs, dictionary dm-ext/fuzz-$t.dict"
+    say "fuzz-$t: $(find "$corpus" -type f | wc -l) seed inputs, dictionary dm-ext/$(dict_of "$t").dict"
     # -timeout catches a hanging input; the outer timeout only a stuck fuzzer.
     local start=$SECONDS
     timeout -k 10 $((SECONDS_EACH + 120)) "$bin" \
         -max_total_time="$SECONDS_EACH" -timeout="$TIMEOUT" \
         -rss_limit_mb="$RSS_MB" -malloc_limit_mb="$MALLOC_MB" \
-        -detect_leaks=1 -dict="$DMEXT/fuzz-$t.dict" \
+        -detect_leaks=1 -dict="$DMEXT/$(dict_of "$t").dict" \
         -artifact_prefix="$art/" -print_final_stats=1 \
         -error_exitcode=1 -timeout_exitcode=1 \
         "$corpus" >"$log" 2>&1 || rc=$?
