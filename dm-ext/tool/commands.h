@@ -73,6 +73,7 @@ extern const struct dmsc_command dmsc_cmd_mo;
 extern const struct dmsc_command dmsc_cmd_sign;
 extern const struct dmsc_command dmsc_cmd_verify;
 extern const struct dmsc_command dmsc_cmd_approve;
+extern const struct dmsc_command dmsc_cmd_personalise;
 
 /* getopt_long entries for the common options; a command puts these in its
  * own option strings and tables and passes what getopt returns that is not

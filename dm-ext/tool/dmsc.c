@@ -23,6 +23,7 @@
 
 /* In the order `dmsc --help` lists them. */
 static const struct dmsc_command *const commands[] = {
+	&dmsc_cmd_personalise,
 	&dmsc_cmd_status,
 	&dmsc_cmd_mo,
 	&dmsc_cmd_canon,

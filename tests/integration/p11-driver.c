@@ -27,7 +27,7 @@
  *                            token X.509 certificate with only CKA_VALUE,
  *                            CKA_ID and CKA_LABEL (subject, issuer and
  *                            serial left to the module)           -> ok
- *   getattr LABEL subject|issuer|serial|value|trusted
+ *   getattr LABEL subject|issuer|serial|value|trusted|objectid
  *                            the attribute of the first object with that
  *                            label, in hex                       -> hex HEX
  *   find LABEL               objects (any class) with that label -> count N
@@ -317,7 +317,7 @@ static void cmd_getattr(char *args)
     char *what = strtok_r(NULL, " ", &save);
     CK_ATTRIBUTE_TYPE type;
     if (label == NULL || what == NULL) {
-        reply("err usage getattr LABEL subject|issuer|serial|value|trusted");
+        reply("err usage getattr LABEL subject|issuer|serial|value|trusted|objectid");
         return;
     }
     if (strcmp(what, "subject") == 0)
@@ -330,6 +330,8 @@ static void cmd_getattr(char *args)
         type = CKA_VALUE;
     else if (strcmp(what, "trusted") == 0)
         type = CKA_TRUSTED;
+    else if (strcmp(what, "objectid") == 0)
+        type = CKA_OBJECT_ID;
     else {
         reply("err usage getattr: unknown attribute %s", what);
         return;
