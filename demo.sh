@@ -1,63 +1,67 @@
 #!/bin/sh
-# dmsc demo: installs what is missing, builds, then shows a virtual UICC at
-# work through the plain PKCS#11 tool pkcs11-tool: its slots and token,
-# an application made on the card, and a DM Management Object stored on
-# the card and read back.
+# dmsc demo: installs what is missing, builds, then personalises the demo
+# card (examples/demo-card/profile.xml) into a temporary card store with
+# `dmsc personalise`, shows it with `dmsc status` and with the plain
+# PKCS#11 tool pkcs11-tool, reads a Management Object and the DM bootstrap
+# back, and runs the personalisation again (nothing is duplicated).
 set -eu
 cd "$(dirname "$0")"
 ./scripts/bootstrap.sh
 
 MODULE="$(pwd)/.libs/dmsc-pkcs11.so"
+DMSC="$(pwd)/dmsc"
+PROFILE=examples/demo-card/profile.xml
 STORE="$(mktemp -d)"
 trap 'rm -rf "$STORE"' EXIT
 # The virtual UICC lives in a temporary card store for the demo.
 export DMSC_STORE="$STORE/cards"
-SO_PIN=87654321
-USER_PIN=1234
+# The demo profile takes its PINs and the DM client secret from these.
+export DMSC_DEMO_SO_PIN=87654321
+export DMSC_DEMO_USER_PIN=1234
+export DMSC_DEMO_DM_SECRET=demo-client-secret
 
 p11() { pkcs11-tool --module "$MODULE" "$@"; }
 step() { printf '\n==> %s\n' "$*"; }
 
-step "A fresh card store: the module makes a virtual UICC on first use. Its one spare slot awaits an application."
-p11 --list-slots
+step "The card issuer's profile of the demo card ($PROFILE):"
+sed -n '/<profile/,$p' "$PROFILE"
 
-step "The card issuer creates the DM application (C_InitToken on the spare slot, then the user PIN)."
-p11 --init-token --slot 0 --label "DM" --so-pin "$SO_PIN"
-p11 --token-label DM --login --login-type so --so-pin "$SO_PIN" --init-pin --new-pin "$USER_PIN"
+step "dmsc personalise: the profile and every file it names are checked, then a new virtual UICC gets its identity, the DM application, the MA trust anchor, a device key, the DM credential, two MOs and the bootstrap, all through PKCS#11."
+"$DMSC" personalise "$PROFILE"
 
-step "The card now shows the DM application's token, and a new spare slot."
-p11 --list-token-slots
+step "dmsc status: is a card present and activated, and does it hold provisioning data?"
+"$DMSC" status
 
-MO="$STORE/OperatorX.tnds.xml"
-cat > "$MO" <<'XML'
-<MgmtTree xmlns="syncml:dmddf1.2">
-  <VerDTD>1.2</VerDTD>
-  <Node>
-    <NodeName>OperatorX</NodeName>
-    <Node><NodeName>ServerID</NodeName><Value>dm.operator-x.example</Value></Node>
-    <Node><NodeName>Name</NodeName><Value>Operator X</Value></Node>
-  </Node>
-</MgmtTree>
-XML
+step "Any PKCS#11 application sees the objects (pkcs11-tool, logged in as the user):"
+# (pkcs11-tool warns that it may not read the secret keys' values: sensitive.)
+p11 --token-label DM --login --pin "$DMSC_DEMO_USER_PIN" --list-objects 2>/dev/null
 
-step "The device stores a Management Object on the card: a data object, application OMA-DM:MO, labelled with its node path."
-p11 --token-label DM --login --pin "$USER_PIN" --write-object "$MO" --type data \
-    --label ./DMAcc/OperatorX --application-label OMA-DM:MO
-
-step "Objects on the card, as any PKCS#11 application sees them."
-p11 --token-label DM --list-objects --type data
-
-step "Read back from the card by its node path."
+step "A Management Object read back by its node path, with no dmsc code at all:"
 p11 --token-label DM --read-object --type data --label ./DMAcc/OperatorX --output-file "$STORE/readback.xml"
-cat "$STORE/readback.xml"
-if cmp -s "$MO" "$STORE/readback.xml"; then
-    step "The MO read back is byte-identical to the one written."
+sed -n '/<MgmtTree/,/<\/MgmtTree>/p' "$STORE/readback.xml" | head -8
+echo "    ..."
+if cmp -s examples/demo-card/mo/dmacc-operatorx.xml "$STORE/readback.xml"; then
+    step "The MO read back is byte-identical to the profile's file."
 else
-    echo "error: the MO read back differs from the one written" >&2
+    echo "error: the MO read back differs from examples/demo-card/mo/dmacc-operatorx.xml" >&2
     exit 1
 fi
 
-step "Token information of the DM application: its flags say the user PIN is set and not locked."
-p11 --token-label DM --list-token-slots | sed -n '/token label *: DM/,/serial/p'
+step "The DM bootstrap on the card is WBXML (CKA_OBJECT_ID 2.23.43.7.1); its canonical form is the XML's:"
+p11 --token-label DM --read-object --type data --application-label OMA-DM:BOOTSTRAP --output-file "$STORE/boot.wbxml"
+xxd "$STORE/boot.wbxml" | head -4
+echo "    ..."
+"$DMSC" canon -q "$STORE/boot.wbxml" >"$STORE/boot.c14n"
+"$DMSC" canon -q examples/demo-card/bootstrap.xml >"$STORE/xml.c14n"
+if cmp -s "$STORE/boot.c14n" "$STORE/xml.c14n"; then
+    step "The same canonical form: the card's WBXML and examples/demo-card/bootstrap.xml carry one message."
+else
+    echo "error: the bootstrap on the card does not decode to bootstrap.xml's canonical form" >&2
+    exit 1
+fi
+
+step "dmsc personalise again: everything is kept, nothing is duplicated."
+"$DMSC" personalise "$PROFILE"
+
 echo
 echo "Demo done. The card store was $DMSC_STORE (removed now)."

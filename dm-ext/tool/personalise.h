@@ -45,6 +45,6 @@ bool pz_item_needs_so(const struct dmsc_profile_item *it);
 /* The DER of OID 2.23.43.7.1, the DM bootstrap's CKA_OBJECT_ID. */
 extern const unsigned char pz_bootstrap_oid[];
 extern const size_t pz_bootstrap_oid_len;
-#define PZ_BOOTSTRAP_LABEL "DM bootstrap"
+#define PZ_BOOTSTRAP_LABEL "bootstrap"
 
 #endif /* DMSC_TOOL_PERSONALISE_H */
