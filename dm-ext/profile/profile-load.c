@@ -272,7 +272,7 @@ static int load_cert(const struct where *w, struct dmsc_profile_item *it,
 		            "-----BEGIN CERTIFICATE-----", it->file,
 		            ossl_reason());
 	n = i2d_X509(x, &der);
-	X509_free(x);
+	it->cert = x;
 	if (n <= 0)
 		return fail(w, DMSC_PROFILE_INVALID, "%s: the certificate "
 		            "cannot be encoded (%s)", it->file, ossl_reason());

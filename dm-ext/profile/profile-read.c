@@ -606,6 +606,7 @@ void dmsc_profile_free(struct dmsc_profile *p)
 			secret_free(&it->secret);
 			free(it->value);
 			EVP_PKEY_free(it->pkey);
+			X509_free(it->cert);
 		}
 		free(app->items);
 		free(app->label);

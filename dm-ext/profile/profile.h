@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 /* Bounds: a profile, and any one file it names. */
 #define DMSC_PROFILE_MAX_BYTES (1024u * 1024u)
@@ -95,6 +96,7 @@ struct dmsc_profile_item {
 	unsigned char *value;
 	size_t value_len;
 	EVP_PKEY *pkey;
+	X509 *cert;                  /* <ma-certificate>, parsed */
 };
 
 struct dmsc_profile_app {

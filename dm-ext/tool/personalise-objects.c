@@ -23,6 +23,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "p11-client.h"
 #include "personalise.h"
@@ -219,6 +220,8 @@ static void put_cert(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s,
 {
 	CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
 	CK_CERTIFICATE_TYPE ct = CKC_X_509;
+	unsigned char *subject = NULL, *issuer = NULL, *serial = NULL;
+	int subject_len, issuer_len, serial_len;
 	struct tmpl t = { .n = 0 };
 	CK_OBJECT_HANDLE h[2], created;
 	CK_ULONG count;
@@ -255,12 +258,28 @@ static void put_cert(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s,
 			return set_fail(r, rv, 0);
 		replaced = true;
 	}
+	/* Subject, issuer and serial number from the certificate: dmsc
+	 * would fill them in, other tokens (SoftHSM) insist on them. */
+	subject_len = i2d_X509_NAME(X509_get_subject_name(it->cert), &subject);
+	issuer_len = i2d_X509_NAME(X509_get_issuer_name(it->cert), &issuer);
+	serial_len = i2d_ASN1_INTEGER(X509_get_serialNumber(it->cert), &serial);
+	if (subject_len <= 0 || issuer_len <= 0 || serial_len <= 0) {
+		rv = CKR_HOST_MEMORY;
+		goto done;
+	}
 	add(&t, CKA_CERTIFICATE_TYPE, &ct, sizeof ct);
 	add(&t, CKA_PRIVATE, &no, sizeof no);
 	add(&t, CKA_TRUSTED, &yes, sizeof yes);
 	add(&t, CKA_ID, it->id, it->id_len);
+	add(&t, CKA_SUBJECT, subject, (size_t)subject_len);
+	add(&t, CKA_ISSUER, issuer, (size_t)issuer_len);
+	add(&t, CKA_SERIAL_NUMBER, serial, (size_t)serial_len);
 	add(&t, CKA_VALUE, it->value, it->value_len);
 	rv = fn->C_CreateObject(s, t.a, t.n, &created);
+done:
+	OPENSSL_free(subject);
+	OPENSSL_free(issuer);
+	OPENSSL_free(serial);
 	if (rv != CKR_OK) {
 		if (replaced)
 			snprintf(r->note, sizeof r->note, "the old certificate "

@@ -14,7 +14,8 @@
 #  - keys imported from PEM (EC, Ed25519) sign what openssl verifies with
 #    the original public key; a second application;
 #  - a card too small: "card full: N bytes needed, M free", the step list
-#    with done / FAILED / not done, exit 7.
+#    with done / FAILED / not done, exit 7;
+#  - the same profile on a SoftHSM token, and again (all kept).
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -241,4 +242,17 @@ derr_has "not done  application 'DM': DM bootstrap" "what was not done"
 say "card full: $(grep 'card full' <<<"$DERR")"
 expect_fail_msg "object not found" "./FUMO did not fit: not on the card" --token-label DM --read-object \
     --type data --label ./FUMO --output-file "$T/none"
+step "the same profile on a SoftHSM token: a plain PKCS#11 client"
+SOFTHSM_LIB=/usr/lib/softhsm/libsofthsm2.so
+[ -f "$SOFTHSM_LIB" ] || fail "SoftHSM is not installed ($SOFTHSM_LIB; Debian: softhsm2)"
+mkdir -p "$T/softhsm"
+printf 'directories.tokendir = %s\n' "$T/softhsm" >"$T/softhsm2.conf"
+export SOFTHSM2_CONF=$T/softhsm2.conf
+dmsc_expect 0 "personalise a SoftHSM token" personalise --module "$SOFTHSM_LIB" "$PROFILE"
+dout_has "done      application 'DM': MA certificate 'MA' (trusted)" "SoftHSM: trust anchor"
+dout_has "done      application 'DM': DM bootstrap" "SoftHSM: bootstrap"
+dmsc_expect 0 "personalise the SoftHSM token again" personalise --module "$SOFTHSM_LIB" "$PROFILE"
+[ "$(grep -c '^  kept ' <<<"$DOUT")" -eq 8 ] || fail "SoftHSM re-run: expected 8 steps kept" "$DOUT"
+dmsc_expect 0 "dmsc status on SoftHSM" status --module "$SOFTHSM_LIB" --json
+[ "$(json_get mo_count)" = 2 ] || fail "SoftHSM: mo_count $(json_get mo_count), expected 2" "$DOUT"
 say "PASS"
