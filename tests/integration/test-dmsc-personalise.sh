@@ -15,6 +15,7 @@
 #    the original public key; a second application;
 #  - a card too small: "card full: N bytes needed, M free", the step list
 #    with done / FAILED / not done, exit 7;
+#  - iccid/imsi in the configuration file and DMSC_CARD_*: used or refused;
 #  - the same profile on a SoftHSM token, and again (all kept).
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
@@ -242,6 +243,20 @@ derr_has "not done  application 'DM': DM bootstrap" "what was not done"
 say "card full: $(grep 'card full' <<<"$DERR")"
 expect_fail_msg "object not found" "./FUMO did not fit: not on the card" --token-label DM --read-object \
     --type data --label ./FUMO --output-file "$T/none"
+step "the configuration file's iccid and imsi make a new card's identity; bad ones are refused"
+export DMSC_STORE=$T/store4
+printf 'iccid = 89001019999999999998\nimsi = 001019999999999\n' >"$DMSC_CONF"
+p11_ok "token info of a card made with iccid = ..." -L
+out_has "dmsc virtual UICC 89001019999999999998" "the configured ICCID"
+printf 'iccid = 8900\n' >"$DMSC_CONF"
+export DMSC_STORE=$T/store5
+expect_fail_msg "dmsc.conf:1: iccid must be 18 to 20 decimal digits" "a short iccid" -L
+printf 'imsi = 00101x\n' >"$DMSC_CONF"
+expect_fail_msg "dmsc.conf:1: imsi must be 6 to 15 decimal digits" "a bad imsi" -L
+: >"$DMSC_CONF"
+DMSC_CARD_CAPACITY=12 expect_fail_msg "DMSC_CARD_CAPACITY must be a number of bytes" "a bad DMSC_CARD_CAPACITY" -L
+[ ! -e "$T/store5" ] || fail "a refused setting created a card"
+
 step "the same profile on a SoftHSM token: a plain PKCS#11 client"
 SOFTHSM_LIB=/usr/lib/softhsm/libsofthsm2.so
 [ -f "$SOFTHSM_LIB" ] || fail "SoftHSM is not installed ($SOFTHSM_LIB; Debian: softhsm2)"
