@@ -470,6 +470,25 @@ static int read_tree(struct walk *w, const xmlNode *root,
 	return DMSC_PROFILE_OK;
 }
 
+/* PINs written in the profile (value="...") are secrets: wiped in the
+ * tree before libxml2 frees it. */
+static void wipe_values(xmlNodePtr n, unsigned depth)
+{
+	for (; n != NULL && depth < 8; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		for (xmlAttrPtr a = n->properties; a != NULL; a = a->next)
+			if (strcmp((const char *)a->name, "value") == 0)
+				for (xmlNodePtr t = a->children; t != NULL;
+				     t = t->next)
+					if (t->content != NULL)
+						OPENSSL_cleanse(t->content,
+						                (size_t)xmlStrlen(
+						                        t->content));
+		wipe_values(n->children, depth + 1);
+	}
+}
+
 static char *dir_of(const char *name)
 {
 	const char *slash = strrchr(name, '/');
@@ -540,6 +559,7 @@ int dmsc_profile_parse(const char *name, const unsigned char *xml,
 	                                   "%s: the root is not <profile>",
 	                                   name);
 done:
+	wipe_values(xmlDocGetRootElement(doc), 0);
 	xmlFreeDoc(doc);
 	if (rc != DMSC_PROFILE_OK) {
 		dmsc_profile_free(p);

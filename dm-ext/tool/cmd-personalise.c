@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "commands.h"
 #include "p11-client.h"
 #include "personalise.h"
@@ -439,6 +441,8 @@ static int read_profile(const char *name, struct dmsc_profile **out)
 	fclose(f);
 	rc = dmsc_profile_parse(name, buf, len, dmsc_profile_schema,
 	                        dmsc_profile_schema_len, out, &err);
+	/* It may hold PINs (value="..."). */
+	OPENSSL_cleanse(buf, len);
 	free(buf);
 	if (rc == DMSC_PROFILE_OK) {
 		rc = dmsc_profile_load(*out, &err);
