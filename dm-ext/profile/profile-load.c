@@ -6,6 +6,7 @@
 #include "profile.h"
 
 #include "dmmsg.h"
+#include "tnds.h"
 #include "wbxml-enc.h"
 
 #include <errno.h>
@@ -313,6 +314,7 @@ static int load_mo(const struct where *w, struct dmsc_profile_item *it,
 {
 	xmlDocPtr doc = NULL;
 	dmsc_dm_kind kind;
+	dmsc_dm_error e;
 	int rc;
 
 	if (dmsc_dm_detect(*buf, len) != DMSC_DM_XML)
@@ -322,11 +324,18 @@ static int load_mo(const struct where *w, struct dmsc_profile_item *it,
 	rc = parse_dm(w, it, *buf, len, &doc, &kind);
 	if (rc != DMSC_PROFILE_OK)
 		return rc;
-	xmlFreeDoc(doc);
-	if (kind != DMSC_DM_TNDS)
+	if (kind != DMSC_DM_TNDS) {
+		xmlFreeDoc(doc);
 		return fail(w, DMSC_PROFILE_INVALID, "%s: a SyncML message, "
 		            "not TNDS: an MO file's root is <MgmtTree "
 		            "xmlns=\"syncml:dmddf1.2\">", it->file);
+	}
+	/* The TNDS content model, as `dmsc mo put` checks it. */
+	rc = dmsc_tnds_check(doc, &e);
+	xmlFreeDoc(doc);
+	if (rc != DMSC_DM_OK)
+		return fail(w, DMSC_PROFILE_INVALID, "%s:%d: not TNDS: %s",
+		            it->file, e.line, e.message);
 	it->value = *buf;
 	it->value_len = len;
 	*buf = NULL;

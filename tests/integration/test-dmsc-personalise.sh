@@ -93,6 +93,10 @@ sed 's|</NodeName>|</Nodename>|' "$DEMO/mo/fumo.xml" >"$DEMO/mo/bad.xml"
 f=$(variant badtnds -e 's|mo/fumo.xml|mo/bad.xml|')
 bad_profile 1 "badtnds.xml:$mo_line: <mo>: mo/bad.xml:6: " "bad TNDS" "$f"
 derr_has "mismatch" "bad TNDS names the XML rule"
+sed 's|<NodeName>PkgVersion</NodeName>|<Path>x</Path>|' "$DEMO/mo/fumo.xml" >"$DEMO/mo/model.xml"
+f=$(variant badmodel -e 's|mo/fumo.xml|mo/model.xml|')
+bad_profile 1 "badmodel.xml:$mo_line: <mo>: mo/model.xml:9: not TNDS: " "TNDS content model" "$f"
+derr_has "a Node starts with its NodeName" "the TNDS rule broken"
 f=$(variant sametnds -e 's|mo/fumo.xml|bootstrap.xml|')
 bad_profile 1 "<mo>: bootstrap.xml: a SyncML message, not TNDS" "a message as an MO" "$f"
 f=$(variant duplabel -e 's|label="MA"|label="device"|' -e 's|<key type="ec" curve="P-256" label="device"|<key type="ec" curve="P-256" label="MA"|')
@@ -174,7 +178,8 @@ kept=$(grep -c '^  kept ' <<<"$DOUT")
 [ "$(card_state)" = "$state_before" ] || fail "the re-run changed the card" "$(card_state)"
 
 step "bad profiles against the personalised card: refused, card unchanged"
-for f in "$DEMO/broken.xml" "$DEMO/bits.xml" "$DEMO/missing.xml" "$DEMO/badpem.xml" "$DEMO/badtnds.xml"; do
+for f in "$DEMO/broken.xml" "$DEMO/bits.xml" "$DEMO/missing.xml" "$DEMO/badpem.xml" "$DEMO/badtnds.xml" \
+    "$DEMO/badmodel.xml"; do
     dmsc_run personalise "$f"
     [ "$RC" -eq 1 ] || [ "$RC" -eq 2 ] || fail "$f: exit $RC" "$DERR"
 done
