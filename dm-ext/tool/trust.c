@@ -11,6 +11,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
@@ -18,6 +19,8 @@
 #include "trust.h" /* <p11-kit/pkcs11.h> before <dmsc/pkcs11-dm.h> */
 
 #include <dmsc/pkcs11-dm.h>
+
+#include "canon.h"
 
 #include "p11-client.h"
 
@@ -301,6 +304,84 @@ static bool is_no(CK_RV rv)
 	return rv == CKR_SIGNATURE_INVALID || rv == CKR_SIGNATURE_LEN_RANGE;
 }
 
+/* Bytes already in memory, with the anchor's standard mechanism
+ * (CKM_SHA256_RSA_PKCS, CKM_ECDSA_SHA256).  A token without
+ * CKM_ECDSA_SHA256 (SoftHSM, p11-kit's RPC) digests with CKM_SHA256 and
+ * verifies the hash with CKM_ECDSA: the same check. */
+static CK_RV verify_bytes(trust_anchors *t, const trust_anchor *a,
+                          const unsigned char *data, size_t len,
+                          const unsigned char *sig, size_t sig_len)
+{
+	CK_MECHANISM m = { bytes_mechanism(a), NULL, 0 };
+	CK_MECHANISM dm = { CKM_SHA256, NULL, 0 };
+	unsigned char hash[32];
+	CK_ULONG hash_len = sizeof hash;
+	CK_RV rv = t->f->C_VerifyInit(t->session, &m, a->key);
+
+	if (rv == CKR_MECHANISM_INVALID && a->key_type == CKK_EC) {
+		rv = t->f->C_DigestInit(t->session, &dm);
+		if (rv == CKR_OK)
+			rv = t->f->C_Digest(t->session, (CK_BYTE_PTR)data,
+			                    (CK_ULONG)len, hash, &hash_len);
+		if (rv != CKR_OK)
+			return rv;
+		m.mechanism = CKM_ECDSA;
+		rv = t->f->C_VerifyInit(t->session, &m, a->key);
+		data = hash;
+		len = hash_len;
+	}
+	if (rv == CKR_OK)
+		rv = t->f->C_Verify(t->session, (CK_BYTE_PTR)data,
+		                    (CK_ULONG)len, (CK_BYTE_PTR)sig,
+		                    (CK_ULONG)sig_len);
+	return rv;
+}
+
+struct bytes {
+	unsigned char *data;
+	size_t len, cap;
+};
+
+static int append(void *ctx, const unsigned char *data, size_t len)
+{
+	struct bytes *b = ctx;
+
+	if (b->len + len > b->cap) {
+		size_t cap = (b->len + len) * 2;
+		unsigned char *p = realloc(b->data, cap);
+
+		if (p == NULL)
+			return 1;
+		b->data = p;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, data, len);
+	b->len += len;
+	return 0;
+}
+
+/* A token that lacks the DM mechanism (another vendor's card, p11-kit's
+ * RPC, which carries no vendor mechanism): the tool canonicalises with
+ * the card's own code (dm-ext/canon.c) and the token verifies the
+ * canonical bytes with the standard mechanism, which is what the DM
+ * mechanism computes. */
+static CK_RV verify_canonical(trust_anchors *t, const trust_anchor *a,
+                              const unsigned char *msg, size_t len,
+                              const unsigned char *sig, size_t sig_len)
+{
+	struct bytes c14n = { NULL, 0, 0 };
+	dmsc_dm_error err;
+	CK_RV rv;
+
+	if (dmsc_canon(msg, len, NULL, append, &c14n, &err) != DMSC_DM_OK)
+		rv = CKR_DATA_INVALID;
+	else
+		rv = verify_bytes(t, a, c14n.data, c14n.len, sig, sig_len);
+	/* A message may carry credentials. */
+	OPENSSL_clear_free(c14n.data, c14n.cap);
+	return rv;
+}
+
 int trust_verify_message(trust_anchors *t, const unsigned char *msg,
                          size_t len, const unsigned char *sig, size_t sig_len,
                          const trust_anchor **who, char *why, size_t why_len)
@@ -316,6 +397,9 @@ int trust_verify_message(trust_anchors *t, const unsigned char *msg,
 			rv = t->f->C_Verify(t->session, (CK_BYTE_PTR)msg,
 			                    (CK_ULONG)len, (CK_BYTE_PTR)sig,
 			                    (CK_ULONG)sig_len);
+		else if (rv == CKR_MECHANISM_INVALID)
+			rv = verify_canonical(t, &t->a[i], msg, len, sig,
+			                      sig_len);
 		if (rv == CKR_OK) {
 			*who = &t->a[i];
 			return TRUST_OK;
@@ -508,6 +592,28 @@ int trust_verify_file(trust_anchors *t, int fd, const unsigned char *sig,
 		bool with_digest = i == 0;
 
 		rv = t->f->C_VerifyInit(t->session, &m, t->a[i].key);
+		if (rv == CKR_MECHANISM_INVALID && t->a[i].key_type == CKK_EC) {
+			/* No CKM_ECDSA_SHA256 (SoftHSM, p11-kit's RPC): the
+			 * SHA-256 on the token, then CKM_ECDSA over it. */
+			unsigned char hash[32];
+
+			rc = trust_digest_file(t->f, t->session, fd, hash, size,
+			                       progress, progress_ctx, why,
+			                       why_len);
+			if (rc != TRUST_OK)
+				return rc;
+			if (with_digest) {
+				memcpy(digest, hash, sizeof hash);
+				*digested = true;
+			}
+			m.mechanism = CKM_ECDSA;
+			rv = t->f->C_VerifyInit(t->session, &m, t->a[i].key);
+			if (rv == CKR_OK)
+				rv = t->f->C_Verify(t->session, hash,
+				                    sizeof hash, (CK_BYTE_PTR)sig,
+				                    (CK_ULONG)sig_len);
+			goto answer;
+		}
 		if (rv == CKR_OK && with_digest) {
 			rv = t->f->C_DigestInit(t->session, &dm);
 			if (rv != CKR_OK)
@@ -542,6 +648,7 @@ int trust_verify_file(trust_anchors *t, int fd, const unsigned char *sig,
 			*digested = true;
 		rv = t->f->C_VerifyFinal(t->session, (CK_BYTE_PTR)sig,
 		                         (CK_ULONG)sig_len);
+answer:
 		if (rv == CKR_OK) {
 			*who = &t->a[i];
 			return TRUST_OK;

@@ -17,6 +17,9 @@
 #    approves (4), through a pseudo-terminal (script); the setting from
 #    dmsc.conf; a progress bar only on a terminal;
 #  - an audit log that cannot be written is an error (2), nothing approved;
+#  - through p11-kit's RPC, which carries no vendor mechanism, RSA and EC
+#    anchors still verify (canonical form in the tool, standard mechanisms
+#    on the card);
 #  - a sparse package of 2 GiB + 1 byte streams through the card with a
 #    peak RSS under 32 MB.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
@@ -27,7 +30,7 @@ set -euo pipefail
 . "$(dirname "$0")/approve-lib.sh"
 
 check_module
-need_cmd softhsm2-util openssl xmlsec1 xml2wbxml script setsid truncate
+need_cmd softhsm2-util openssl xmlsec1 xml2wbxml script setsid truncate p11-kit pkg-config
 [ -f "$SOFTHSM_MODULE" ] || skip "SoftHSM's module is not at $SOFTHSM_MODULE"
 DMSC=${DMSC_BUILDDIR:?}/dmsc
 [ -x "$DMSC" ] || fail "the dmsc tool is not built: $DMSC"
@@ -46,6 +49,9 @@ card "$DMSC_STORE" "$T/ma.der" trusted || fail "cannot put the trust anchor on t
 head -c 3000000 /dev/urandom >"$T/fw.bin"
 DIGEST=$(openssl dgst -sha256 -r "$T/fw.bin" | cut -d' ' -f1)
 fumo_message "$T/fumo.xml" "$DIGEST"
+# The same package changed in one byte.
+cp "$T/fw.bin" "$T/fw-changed.bin"
+printf '\x5a' | dd of="$T/fw-changed.bin" bs=1 seek=1234567 conv=notrunc status=none
 
 # run ARGS...: dmsc; stdout in $T/out, stderr in $T/err, status in RC.
 RC=0
@@ -225,9 +231,48 @@ run sign "${MA[@]}" --key maec --enveloped "$T/fumo.xml"
 expect_rc 2 "enveloped with an EC key"
 err_has "RSA" "enveloped with an EC key"
 
+step "through p11-kit's RPC (no vendor mechanisms cross): the tool canonicalises, the card verifies"
+CLIENT=$(pkg-config --variable=p11_module_path p11-kit-1)/p11-kit-client.so
+[ -f "$CLIENT" ] || fail "p11-kit's client module is not at $CLIENT"
+# serve STORE: p11-kit server exporting that store's DM token on a socket
+# in the test's directory; sets SERVER (its pid) and P11_KIT_SERVER_ADDRESS.
+serve() {
+    local sock=$T/p11-kit-$RANDOM.sock i
+    DMSC_STORE=$1 p11-kit server -f --provider "$DMSC_MODULE" -n "$sock" "pkcs11:token=DM" \
+        >"$T/server.out" 2>"$T/server.err" &
+    SERVER=$!
+    CLEANUP_PIDS+=("$SERVER")
+    for i in $(seq 200); do
+        [ -S "$sock" ] && break
+        kill -0 "$SERVER" 2>/dev/null || fail "p11-kit server exited" "$(indent <"$T/server.err")"
+        sleep 0.05
+    done
+    [ -S "$sock" ] || fail "p11-kit server made no socket"
+    export P11_KIT_SERVER_ADDRESS=unix:path=$sock
+}
+remote() { run approve --module "$CLIENT" --token pkcs11:token=DM --audit-log "$AUDIT" "$@"; }
+serve "$DMSC_STORE"
+remote --message "$T/fumo.wbxml" --signature "$T/fumo.sig" "$T/fw.bin"
+expect_rc 0 "approve through p11-kit (RSA, WBXML)"
+remote --signature "$T/fw.sig" "$T/fw.bin"
+expect_rc 0 "approve a package through p11-kit (RSA)"
+remote --message "$T/fumo.xml" --signature "$T/fumo.other.sig" "$T/fw.bin"
+expect_rc 1 "another signer through p11-kit"
+kill "$SERVER"
+wait "$SERVER" 2>/dev/null || true
+serve "$T/store-ec"
+remote --message "$T/fumo.xml" --signature "$T/fumo.ec.sig" "$T/fw.bin"
+expect_rc 0 "approve through p11-kit (EC: CKM_SHA256 then CKM_ECDSA)"
+remote --signature "$T/fw.ec.sig" "$T/fw.bin"
+expect_rc 0 "approve a package through p11-kit (EC)"
+audit_has "\"digest\":\"$DIGEST\"" "the package digest through p11-kit"
+remote --signature "$T/fw.ec.sig" "$T/fw-changed.bin"
+expect_rc 1 "a changed package through p11-kit (EC)"
+kill "$SERVER"
+wait "$SERVER" 2>/dev/null || true
+unset P11_KIT_SERVER_ADDRESS
+
 step "Bad input: each rejected with one line, exit 1 and an audit record"
-cp "$T/fw.bin" "$T/fw-changed.bin"
-printf '\x5a' | dd of="$T/fw-changed.bin" bs=1 seek=1234567 conv=notrunc status=none
 head -c 255 "$T/fumo.sig" >"$T/fumo.truncated.sig"
 : >"$T/empty.sig"
 rejected "missing signature file" "no signature" \
