@@ -3,7 +3,11 @@
 # card (examples/demo-card/profile.xml) into a temporary card store with
 # `dmsc personalise`, shows it with `dmsc status` and with the plain
 # PKCS#11 tool pkcs11-tool, reads a Management Object and the DM bootstrap
-# back, and runs the personalisation again (nothing is duplicated).
+# back, and runs the personalisation again (nothing is duplicated).  Then
+# firmware approval (dm-ext/APPROVAL.md): the MA, a SoftHSM token made on
+# the spot, signs a FUMO message naming a package; the device approves it
+# on the card; a tampered package is rejected; with policy "ask" a scripted
+# "no" declines it.
 set -eu
 cd "$(dirname "$0")"
 ./scripts/bootstrap.sh
@@ -62,6 +66,53 @@ fi
 
 step "dmsc personalise again: everything is kept, nothing is duplicated."
 "$DMSC" personalise "$PROFILE"
+
+# ---- Firmware approval (dm-ext/APPROVAL.md): the MA signs, the card
+# ---- verifies, the device policy decides.
+. tests/integration/approve-lib.sh
+SOFTHSM_MODULE=${SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
+AUDIT="$STORE/audit.log"
+approve() {
+    "$DMSC" approve --token pkcs11:token=DM --audit-log "$AUDIT" "$@"
+}
+
+step "The Management Authority's token: a SoftHSM token made on the spot, holding the MA's private key (examples/demo-card/DEMO-ONLY-ma.key.pem, the key of the trust anchor the card now holds)."
+ma_token "$STORE"
+pkcs11-tool --module "$SOFTHSM_MODULE" --token-label MA --login --pin "$MA_PIN" \
+    --write-object examples/demo-card/DEMO-ONLY-ma.key.pem --type privkey --label ma --id 01 >/dev/null 2>&1
+pkcs11-tool --module "$SOFTHSM_MODULE" --token-label MA --login --pin "$MA_PIN" --list-objects --type privkey 2>/dev/null
+
+# The device's files, by short names.
+cd "$STORE"
+
+step "A firmware package (4 MiB) and the FUMO message that starts its installation: it names the package's SHA-256 in ./FUMO/fw1/Ext/PkgDigest and executes ./FUMO/fw1/DownloadAndUpdate."
+head -c 4194304 /dev/urandom >firmware.bin
+fumo_message fumo-exec.xml "$(openssl dgst -sha256 -r firmware.bin | cut -d' ' -f1)"
+grep -E 'PkgDigest|DownloadAndUpdate|<Data>[0-9a-f]{64}' fumo-exec.xml
+
+step "dmsc sign: the MA signs the message with its key in SoftHSM (detached signature over the message's canonical form)."
+"$DMSC" sign --module "$SOFTHSM_MODULE" --token pkcs11:token=MA --pin "$MA_PIN" --key ma \
+    -o fumo-exec.sig fumo-exec.xml
+
+step "dmsc approve on the device: the card verifies the message against its trust anchor and digests the package; they match, so it is approved (exit status 0)."
+approve --message fumo-exec.xml --signature fumo-exec.sig firmware.bin
+
+step "The package changed in one byte on the way: rejected (exit status 1), with the reason."
+cp firmware.bin firmware-tampered.bin
+printf 'X' | dd of=firmware-tampered.bin bs=1 seek=1000 conv=notrunc 2>/dev/null
+rc=0
+approve --message fumo-exec.xml --signature fumo-exec.sig firmware-tampered.bin || rc=$?
+echo "    exit status $rc"
+[ "$rc" -eq 1 ] || { echo "error: the tampered package was not rejected" >&2; exit 1; }
+
+step "Device policy 'ask': the user is shown what would be installed and a scripted 'no' declines it (exit status 8)."
+rc=0
+printf 'no\n' | script -qec "$DMSC approve --token pkcs11:token=DM --audit-log '$AUDIT' --policy ask --message fumo-exec.xml --signature fumo-exec.sig firmware-tampered.bin" /dev/null || rc=$?
+echo "    exit status $rc"
+[ "$rc" -eq 8 ] || { echo "error: the scripted 'no' did not decline" >&2; exit 1; }
+
+step "Every decision is in the audit log (JSON lines):"
+cat "$AUDIT"
 
 echo
 echo "Demo done. The card store was $DMSC_STORE (removed now)."
