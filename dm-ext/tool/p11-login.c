@@ -105,15 +105,22 @@ static int from_terminal(struct pin *pin, const char *label, bool so)
 		           "to ask on)");
 		return DMSC_EXIT_PIN;
 	}
-	fprintf(tty, "%s PIN for token '%s': ", so ? "SO" : "User", label);
-	fflush(tty);
-	tcgetattr(fileno(tty), &old);
+	/* Echo off before the prompt shows: what is typed after it is
+	 * kept, and never appears; what was typed before it is dropped. */
+	if (tcgetattr(fileno(tty), &old) != 0) {
+		fclose(tty);
+		dmsc_error("no PIN: cannot set up the terminal: %s",
+		           strerror(errno));
+		return DMSC_EXIT_PIN;
+	}
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	quiet.c_lflag |= ICANON;
 	tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+	fprintf(tty, "%s PIN for token '%s': ", so ? "SO" : "User", label);
+	fflush(tty);
 	ok = fgets(pin->text, sizeof pin->text, tty) != NULL;
-	tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	tcsetattr(fileno(tty), TCSANOW, &old);
 	fputc('\n', tty);
 	fclose(tty);
 	if (!ok) {

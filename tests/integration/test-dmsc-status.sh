@@ -7,7 +7,8 @@
 #  - token initialised, user PIN not set: still exit 4;
 #  - activated, no provisioning data: exit 5; a public MO and a bootstrap
 #    written with pkcs11-tool: exit 0, counted; a private MO counted only
-#    after a login (--pin, pin-source, pin-value, DMSC_PIN);
+#    after a login (--pin, pin-source, pin-value, DMSC_PIN, the prompt on
+#    a pseudo-terminal, which does not echo the PIN);
 #  - wrong PIN: exit 6, "wrong user PIN, 2 tries left", then "1 (final
 #    try)"; the right PIN restores the count; a locked PIN makes the
 #    card not activated (exit 4);
@@ -96,6 +97,35 @@ DMSC_PIN=1234 dmsc_expect 0 "status with DMSC_PIN" status --json
 dmsc_expect 6 "status --login with no terminal" status --login
 derr_has "no PIN" "no terminal"
 derr_has "DMSC_PIN" "no terminal"
+# The prompt on a pseudo-terminal: typed only once the prompt is shown
+# (earlier input would be flushed with the echo setting), never echoed.
+timeout -k 5 "$P11_TIMEOUT" python3 - "$DMSC" >"$T/tty" 2>&1 <<'PY' || fail "the PIN prompt on a terminal" "$(indent <"$T/tty")"
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "status", "--login", "--json"])
+out = b""
+def more():
+    global out
+    try:
+        b = os.read(fd, 4096)
+    except OSError:
+        return False
+    out += b
+    return b != b""
+while b"PIN for token 'DM': " not in out:
+    if not more():
+        sys.exit("no prompt; got %r" % out)
+os.write(fd, b"1234\n")
+while more():
+    pass
+status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+after = out.split(b"PIN for token 'DM': ", 1)[1]
+if b"1234" in after:
+    sys.exit("the PIN was echoed: %r" % out)
+if status != 0 or b'"mo_count": 2' not in after or b'"logged_in": true' not in after:
+    sys.exit("exit %d, expected 0 and both MOs counted: %r" % (status, out))
+PY
 
 step "wrong PINs: tries left, then the right PIN restores them"
 dmsc_expect 6 "wrong PIN" status --pin 0000
