@@ -10,7 +10,8 @@ PACKAGES="build-essential autoconf automake libtool pkg-config
   libp11-kit-dev p11-kit p11-kit-modules libssl-dev openssl libxml2-dev libsqlite3-dev sqlite3
   check opensc softhsm2 gnutls-bin libengine-pkcs11-openssl util-linux xxd
   clang libclang-rt-14-dev time
-  xmlsec1 libxmlsec1-dev libwbxml2-utils python3"
+  xmlsec1 libxmlsec1-dev libwbxml2-utils python3
+  libnss3-tools"
 
 missing=""
 for p in $PACKAGES; do

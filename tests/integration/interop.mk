@@ -6,7 +6,8 @@
 
 INTEROP_TESTS = \
 	tests/integration/test-interop-gnutls.sh \
-	tests/integration/test-interop-openssl.sh
+	tests/integration/test-interop-openssl.sh \
+	tests/integration/test-interop-nss.sh
 
 TESTS += $(INTEROP_TESTS)
 
