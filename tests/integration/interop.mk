@@ -7,10 +7,13 @@
 INTEROP_TESTS = \
 	tests/integration/test-interop-gnutls.sh \
 	tests/integration/test-interop-openssl.sh \
-	tests/integration/test-interop-nss.sh
+	tests/integration/test-interop-nss.sh \
+	tests/integration/test-interop-java.sh \
+	tests/integration/test-interop-python.sh
 
 TESTS += $(INTEROP_TESTS)
 
 EXTRA_DIST += \
 	tests/integration/interop-lib.sh \
+	tests/integration/pykcs11-sign.py \
 	$(INTEROP_TESTS)
