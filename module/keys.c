@@ -9,6 +9,7 @@
 #include <openssl/obj_mac.h>
 #include <openssl/objects.h>
 #include <openssl/param_build.h>
+#include <openssl/x509.h>
 #include <openssl/params.h>
 #include <string.h>
 
@@ -307,12 +308,49 @@ static CK_RV set_params(dmsc_attrs *to, const dmsc_curve *c)
     return rv;
 }
 
+/* CKA_PUBLIC_KEY_INFO: the DER SubjectPublicKeyInfo of pkey's public part. */
+static CK_RV set_spki(const EVP_PKEY *pkey, dmsc_attrs *to)
+{
+    unsigned char *der = NULL;
+    int len = i2d_PUBKEY(pkey, &der);
+    if (len <= 0)
+        return CKR_GENERAL_ERROR;
+    CK_RV rv = dmsc_attrs_set(to, CKA_PUBLIC_KEY_INFO, der, (CK_ULONG)len);
+    OPENSSL_free(der);
+    return rv;
+}
+
+CK_RV dmsc_pkey_spki_fill(OSSL_LIB_CTX *libctx, dmsc_attrs *o)
+{
+    CK_ULONG klass, key_type;
+    if (!dmsc_attrs_get_ulong(o, CKA_CLASS, &klass) || !dmsc_attrs_get_ulong(o, CKA_KEY_TYPE, &key_type) ||
+        (klass != CKO_PUBLIC_KEY && klass != CKO_PRIVATE_KEY))
+        return CKR_OK;
+    const dmsc_attr *cur = dmsc_attrs_find(o, CKA_PUBLIC_KEY_INFO);
+    if (cur != NULL && cur->len > 0)
+        return CKR_OK; /* the template's value stands */
+    EVP_PKEY *pkey = NULL;
+    /* A key OpenSSL cannot build (an RSA private key without its public
+     * exponent) keeps the spec's default, an empty value; using it fails
+     * later with the error that names the problem. */
+    if (dmsc_pkey_from_attrs(libctx, o, klass, key_type, &pkey) != CKR_OK)
+        return CKR_OK;
+    CK_RV rv = set_spki(pkey, o);
+    EVP_PKEY_free(pkey);
+    return rv;
+}
+
 CK_RV dmsc_pkey_to_attrs(const EVP_PKEY *pkey, CK_KEY_TYPE key_type, const dmsc_curve *curve,
                          dmsc_attrs *pub, dmsc_attrs *priv)
 {
     CK_RV rv = CKR_OK;
+    dmsc_attrs *both[2] = { pub, priv };
+    for (int i = 0; i < 2 && rv == CKR_OK; i++)
+        if (both[i] != NULL)
+            rv = set_spki(pkey, both[i]);
+    if (rv != CKR_OK)
+        return rv;
     if (key_type == CKK_RSA) {
-        dmsc_attrs *both[2] = { pub, priv };
         for (int i = 0; i < 2 && rv == CKR_OK; i++) {
             if (both[i] == NULL)
                 continue;

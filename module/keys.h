@@ -28,9 +28,15 @@ CK_RV dmsc_curve_params(const dmsc_curve *c, unsigned char **der, size_t *len);
 CK_RV dmsc_pkey_from_attrs(OSSL_LIB_CTX *libctx, const dmsc_attrs *attrs, CK_OBJECT_CLASS klass,
                            CK_KEY_TYPE key_type, EVP_PKEY **out);
 
+/* CKA_PUBLIC_KEY_INFO of a new public or private key object (C_CreateObject)
+ * from its key material, where the template gave none (NSS, Java and
+ * libp11 read it to find a key's public half). Other objects, and keys
+ * OpenSSL cannot build, are left as they are. */
+CK_RV dmsc_pkey_spki_fill(OSSL_LIB_CTX *libctx, dmsc_attrs *o);
+
 /* Add the key-material attributes of pkey to pub and priv (either may be
  * NULL): RSA modulus, exponents and CRT values; EC params, point and
- * private value; Ed25519 likewise. */
+ * private value; Ed25519 likewise; and to both CKA_PUBLIC_KEY_INFO. */
 CK_RV dmsc_pkey_to_attrs(const EVP_PKEY *pkey, CK_KEY_TYPE key_type, const dmsc_curve *curve,
                          dmsc_attrs *pub, dmsc_attrs *priv);
 

@@ -7,6 +7,7 @@
 #include "common.h"
 
 #include "api.h"
+#include "keys.h"
 #include "policy.h"
 #include "session.h"
 #include "slots.h"
@@ -372,6 +373,8 @@ static CK_RV dmsc_C_CreateObject(CK_SESSION_HANDLE h, CK_ATTRIBUTE_PTR tmpl, CK_
         TRACE("C_CreateObject", rv);
     dmsc_attrs attrs;
     rv = dmsc_policy_create(tmpl, n, dmsc_token_who_inlock(s->token), &attrs);
+    if (rv == CKR_OK)
+        rv = dmsc_pkey_spki_fill(dmsc_g.libctx, &attrs);
     if (rv == CKR_OK)
         rv = dmsc_store_new_inlock(s, &attrs, out);
     dmsc_attrs_clear(&attrs);

@@ -283,6 +283,9 @@ static CK_RV apply_defaults(dmsc_attrs *o, unsigned objects, unsigned key, CK_KE
     if (objects & (O_PUB | O_PRIV)) {
         if (rv == CKR_OK && !dmsc_attrs_find(o, CKA_SUBJECT))
             rv = dmsc_attrs_set(o, CKA_SUBJECT, NULL, 0);
+        /* Empty unless known: the key material fills it (keys.c). */
+        if (rv == CKR_OK && !dmsc_attrs_find(o, CKA_PUBLIC_KEY_INFO))
+            rv = dmsc_attrs_set(o, CKA_PUBLIC_KEY_INFO, NULL, 0);
     }
     /* EC and EdDSA keys sign; they neither encrypt nor wrap. */
     bool crypt = key != K_EC;

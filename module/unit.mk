@@ -4,6 +4,7 @@ UNIT_TESTS = \
 	module/test-attrs \
 	module/test-map \
 	module/test-policy \
+	module/test-keys \
 	tokens/vuicc/test-seal \
 	module/test-module
 check_PROGRAMS += $(UNIT_TESTS)
@@ -20,6 +21,10 @@ module_test_map_LDADD = libdmsc-testable.la $(CHECK_LIBS)
 module_test_policy_SOURCES = module/test-policy.c
 module_test_policy_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 module_test_policy_LDADD = libdmsc-testable.la $(OPENSSL_LIBS) $(CHECK_LIBS)
+
+module_test_keys_SOURCES = module/test-keys.c
+module_test_keys_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+module_test_keys_LDADD = libdmsc-testable.la $(OPENSSL_LIBS) $(CHECK_LIBS)
 
 tokens_vuicc_test_seal_SOURCES = tokens/vuicc/test-seal.c
 tokens_vuicc_test_seal_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
