@@ -5,7 +5,8 @@ Used by test-interop-python.sh: it opens a session on the token named by
 its label, checks the session state before and after C_Login (and that a
 second session shares the login), finds the private key by label, signs
 the file, and writes the signature in the form openssl verifies (ECDSA's
-r || s as a DER ECDSA-Sig-Value).
+r || s as a DER ECDSA-Sig-Value). It prints the key's CKA_PUBLIC_KEY_INFO
+in hex ("spki=...").
 
 Usage: pykcs11-sign.py MODULE TOKEN PIN KEY-LABEL SCHEME IN OUT
 SCHEME: rsa-pkcs (CKM_SHA256_RSA_PKCS), rsa-pss (CKM_SHA256_RSA_PKCS_PSS,
@@ -109,6 +110,12 @@ def main(argv):
     if ktype != want:
         fail(f"key '{label}' is {PyKCS11.CKK[ktype]}, scheme {scheme} needs {PyKCS11.CKK[want]}")
 
+    # CKA_PUBLIC_KEY_INFO: the SubjectPublicKeyInfo of the key's public half
+    # (the test compares it with the public key pkcs11-tool reads).
+    spki = bytes(session.getAttributeValue(keys[0], [PyKCS11.CKA_PUBLIC_KEY_INFO], allAsBinary=True)[0] or b"")
+    if not spki:
+        fail(f"key '{label}' has no CKA_PUBLIC_KEY_INFO")
+
     sig = bytes(session.sign(keys[0], data, mechs[scheme]))
     if scheme == "ecdsa":
         sig = ecdsa_der(sig)
@@ -118,6 +125,7 @@ def main(argv):
     session_state(session, PyKCS11.CKS_RW_PUBLIC_SESSION, "after C_Logout")
     session.closeSession()
     print(f"signed {len(data)} bytes with '{label}' ({scheme}): {len(sig)} bytes")
+    print(f"spki={spki.hex()}")
     return 0
 
 

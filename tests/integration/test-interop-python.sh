@@ -4,7 +4,8 @@
 # second session shares the login), and signs with card keys: RSA PKCS#1
 # v1.5 and PSS (SHA-256) and ECDSA P-256 (SHA-256). openssl verifies each
 # signature with the public key pkcs11-tool reads from the card; the same
-# signature over changed data fails. A wrong PIN is refused with
+# signature over changed data fails. The private key's CKA_PUBLIC_KEY_INFO
+# is its public key. A wrong PIN is refused with
 # CKR_PIN_INCORRECT. The client is tests/integration/pykcs11-sign.py.
 # Quirk, recorded here: the Debian package installs PyKCS11 for Debian's
 # interpreter, /usr/bin/python3; another python3 earlier in PATH (pyenv, a
@@ -51,6 +52,10 @@ for spec in rsa-pkcs:rsa rsa-pss:rsa ecdsa:ec; do
     rm -f "$D/sig-$scheme"
     tool_ok "PyKCS11 sign ($scheme)" "$PY" "$SIGN" "$DMSC_MODULE" py "$PIN" "$label" "$scheme" "$D/data" "$D/sig-$scheme"
     out_has_all "PyKCS11 sign ($scheme)" "signed 3000 bytes with '$label' ($scheme)"
+    # The private key's CKA_PUBLIC_KEY_INFO is its public key, as openssl encodes it.
+    spki_of "the card's public key ($label)" "$D/py-$label.pem"
+    [ "$(sed -n 's/^spki=//p' <<<"$OUT")" = "$SPKI" ] ||
+        fail "PyKCS11: CKA_PUBLIC_KEY_INFO of '$label' is not its public key" "output:" "$(indent <<<"$OUT")" "want: spki=$SPKI"
     tool_ok "openssl dgst -verify ($scheme)" openssl dgst -sha256 -verify "$D/py-$label.pem" "${opts[@]}" \
         -signature "$D/sig-$scheme" "$D/data"
     out_has_all "openssl dgst -verify ($scheme)" "Verified OK"
