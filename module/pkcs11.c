@@ -2,7 +2,9 @@
  * The PKCS#11 surface: every function of the 2.40 function list. Each
  * checks its arguments, finds its session or slot, and hands the work to
  * the model (token.c, session.c, policy.c) and the backend. Functions a
- * card does not offer yet return CKR_FUNCTION_NOT_SUPPORTED.
+ * card does not offer yet return CKR_FUNCTION_NOT_SUPPORTED. The two
+ * function lists live here: 2.40 (C_GetFunctionList) and 3.0, which adds
+ * the functions of interface.c (C_GetInterface).
  */
 #include "common.h"
 
