@@ -3,8 +3,8 @@
 # --provider $DMSC_MODULE "pkcs11:token=DM"` exports the DM application on
 # a unix socket in the test's directory; pkcs11-tool in other processes
 # loads p11-kit-client.so with P11_KIT_SERVER_ADDRESS and lists the token,
-# reads a Management Object, signs and verifies; `dmsc status` works
-# through the socket as on the card directly.
+# reads a Management Object, signs and verifies; `dmsc status` and
+# `dmsc mo` (ls, get, put, rm) work through the socket as on the card.
 #
 # p11-kit 0.24's RPC carries a mechanism only when its own allow-list
 # (rpc-message.c: p11_rpc_mechanism_is_supported) names it, because a
@@ -139,6 +139,22 @@ dmsc_expect 0 "dmsc status through p11-kit-client.so" \
     fail "dmsc status through the socket: memory_free '$(json_get memory_free)', directly '$direct_free'"
 [ "$(json_get mo_count)" = 1 ] || fail "dmsc status through the socket should count the MO" "$(indent <<<"$DOUT")"
 [ "$(json_get activated)" = true ] || fail "dmsc status through the socket: not activated" "$(indent <<<"$DOUT")"
+
+step "dmsc mo through the socket: ls, get, put, rm"
+dmsc_expect 0 "dmsc mo ls through the socket" mo ls --module "$CLIENT" --token 'pkcs11:token=DM' --pin 1234
+dout_has "./DMAcc/OperatorX" "dmsc mo ls through the socket"
+dmsc_expect 0 "dmsc mo get through the socket" mo get --module "$CLIENT" --token 'pkcs11:token=DM' ./DMAcc/OperatorX
+[ "$DOUT" = "$(cat "$TEST_TMP/mo.xml")" ] || fail "dmsc mo get through the socket should print the MO written on the card" \
+    "got:" "$(indent <<<"$DOUT")"
+printf '<MgmtTree xmlns="syncml:dmddf1.2"><VerDTD>1.2</VerDTD><Node><NodeName>OperatorY</NodeName></Node></MgmtTree>' >"$TEST_TMP/moY.xml"
+dmsc_expect 0 "dmsc mo put through the socket" mo put --public --module "$CLIENT" --token 'pkcs11:token=DM' --pin 1234 \
+    ./DMAcc/OperatorY "$TEST_TMP/moY.xml"
+p11_ok "read the MO put through the socket, on the card directly" --token-label DM --read-object --type data \
+    --label ./DMAcc/OperatorY --output-file "$TEST_TMP/moY.card"
+cmp -s "$TEST_TMP/moY.xml" "$TEST_TMP/moY.card" || fail "the MO dmsc put through p11-kit differs on the card"
+dmsc_expect 0 "dmsc mo rm through the socket" mo rm --module "$CLIENT" --token 'pkcs11:token=DM' --pin 1234 ./DMAcc/OperatorY
+expect_fail_msg "object not found" "the MO removed through the socket is gone from the card" --token-label DM \
+    --read-object --type data --label ./DMAcc/OperatorY --output-file "$TEST_TMP/moY.gone"
 
 step "a changed message fails"
 sed 's/<SessionID>1</<SessionID>2</' "$TEST_TMP/msg.xml" >"$TEST_TMP/msg2.xml"
