@@ -551,8 +551,8 @@ static int run(const struct dmsc_command *cmd, int argc, char **argv,
 
 const struct dmsc_command dmsc_cmd_personalise = {
 	.name = "personalise",
-	.summary = "put a card profile on a card: applications, PINs, keys, "
-	           "trust anchor, MOs, bootstrap",
+	.summary = "personalise a card from a profile (PINs, keys, MOs, "
+	           "bootstrap)",
 	.synopsis = "[--check] [--module PATH] PROFILE.xml",
 	.help =
 	"Personalises a card from PROFILE.xml, the card issuer's description of\n"

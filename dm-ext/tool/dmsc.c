@@ -150,7 +150,7 @@ static void tool_help(FILE *out)
 	      "\n"
 	      "Commands:\n", out);
 	for (i = 0; i < N_COMMANDS; i++)
-		fprintf(out, "  %-10s %s\n", commands[i]->name,
+		fprintf(out, "  %-11s %s\n", commands[i]->name,
 		        commands[i]->summary);
 	fprintf(out, "\n%s"
 	        "\n"
