@@ -159,6 +159,12 @@ static int fetch_secret(const struct dmsc_profile *p,
 	}
 	/* The first line: a file's newline is not part of the secret. */
 	n = strcspn(text, "\r\n");
+	if (s->bytes != NULL) {
+		/* Fetched before (a second dmsc_profile_load()). */
+		OPENSSL_cleanse(s->bytes, s->len);
+		free(s->bytes);
+		s->bytes = NULL;
+	}
 	if (n < min || n > max) {
 		if (file != NULL) {
 			OPENSSL_cleanse(file, file_len);

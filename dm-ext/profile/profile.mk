@@ -44,3 +44,15 @@ EXTRA_DIST += \
 	examples/demo-card/DEMO-ONLY-ma.key.pem \
 	examples/demo-card/mo/dmacc-operatorx.xml \
 	examples/demo-card/mo/fumo.xml
+
+# The profile reader: a valid profile's fields, every refusal with its
+# file, line and rule, the secret sources.
+if HAVE_CHECK
+check_PROGRAMS += dm-ext/profile/test-profile
+TESTS += dm-ext/profile/test-profile
+dm_ext_profile_test_profile_SOURCES = dm-ext/profile/test-profile.c
+dm_ext_profile_test_profile_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/dm-ext/profile
+dm_ext_profile_test_profile_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+dm_ext_profile_test_profile_LDADD = libdmsc-profile.la libdmsc-dmext.la \
+	$(LIBXML2_LIBS) $(OPENSSL_LIBS) $(CHECK_LIBS)
+endif
