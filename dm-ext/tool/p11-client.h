@@ -30,7 +30,9 @@
  * Which module (dmsc_p11_module_path): --module PATH, else the
  * environment variable DMSC_MODULE, else the module built beside the
  * tool (BUILDDIR/.libs/dmsc-pkcs11.so, when the tool runs from its build
- * tree), else the installed DMSC_P11_DEFAULT_MODULE.
+ * tree), else the installed DMSC_P11_DEFAULT_MODULE.  A path with a '/'
+ * is made absolute from the current directory; a bare file name is left
+ * to p11-kit, which looks in its module directory.
  *
  * Which token (dmsc_p11_open): the tokens present that match --token (an
  * RFC 7512 "pkcs11:" URI; its module, slot and token attributes are
