@@ -64,7 +64,9 @@ static const char exit_status_help[] =
 	"data)\n"
 	"  6  login failed: wrong PIN, PIN locked, or no PIN given\n"
 	"  7  the card refused or failed the operation (full, write-protected,\n"
-	"     removed, device error)\n";
+	"     removed, device error)\n"
+	"  8, 9  dmsc approve only: the user declined / approved (see "
+	"'dmsc help approve')\n";
 
 void dmsc_error(const char *fmt, ...)
 {
@@ -161,6 +163,10 @@ static void tool_help(FILE *out)
 	        "command's options and\nexamples.\n"
 	        "\n"
 	        "EXAMPLES\n"
+	        "  dmsc status\n"
+	        "      is the card there, activated, with provisioning data?\n"
+	        "  DMSC_PIN=1234 dmsc mo ls\n"
+	        "      the MOs on the DM application's token\n"
 	        "  dmsc canon message.wbxml > message.c14n\n"
 	        "      the canonical form of a WBXML DM message\n"
 	        "  dmsc canon --digest message.xml\n"
