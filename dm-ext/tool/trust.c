@@ -66,10 +66,21 @@ static CK_RV import_key(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s,
 
 		a->key_type = CKK_RSA;
 		if (!EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &bn_n) ||
-		    !EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &bn_e) ||
-		    (n_len = BN_bn2binpad(bn_n, n, BN_num_bytes(bn_n))) <= 0 ||
-		    BN_num_bytes(bn_n) > (int)sizeof n ||
-		    BN_num_bytes(bn_e) > (int)sizeof e ||
+		    !EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &bn_e)) {
+			snprintf(why, why_len, "its RSA key cannot be read");
+			goto done;
+		}
+		/* Sizes first: the certificate is card data, and a modulus
+		 * over 8192 bits must be refused before it is copied. */
+		if (BN_num_bytes(bn_n) > (int)sizeof n ||
+		    BN_num_bytes(bn_e) > (int)sizeof e) {
+			snprintf(why, why_len, "the trust anchor %s has an RSA "
+			         "key over %zu bits (or an exponent over %zu "
+			         "bits): not supported", a->subject,
+			         sizeof n * 8, sizeof e * 8);
+			goto done;
+		}
+		if ((n_len = BN_bn2binpad(bn_n, n, BN_num_bytes(bn_n))) <= 0 ||
 		    (e_len = BN_bn2bin(bn_e, e)) <= 0) {
 			snprintf(why, why_len, "its RSA key cannot be read");
 			goto done;

@@ -332,6 +332,20 @@ openssl x509 -in "$T/old.pem" -outform DER -out "$T/old.der"
 card "$T/store-expired" "$T/old.der" trusted
 DMSC_STORE=$T/store-expired rejected "an expired trust anchor" "has expired" \
     --message "$T/fumo.xml" --signature "$T/fumo.sig" "$T/fw.bin"
+# A trusted certificate is card data: one whose RSA modulus is 16384 bits
+# (more than the 8192 the tool copies) is refused by name, not copied into
+# a smaller buffer.  The key is made up (only its size matters); the
+# certificate is signed by another key.
+printf 'asn1=SEQUENCE:spki\n[spki]\nalg=SEQUENCE:alg\nkey=BITWRAP,SEQUENCE:rsa\n[alg]\noid=OID:rsaEncryption\np=NULL\n[rsa]\nn=INTEGER:0xC%s\ne=INTEGER:0x010001\n' \
+    "$(printf '5%.0s' $(seq 4095))" >"$T/bigkey.cnf"
+openssl asn1parse -genconf "$T/bigkey.cnf" -noout -out "$T/bigkey.der"
+openssl pkey -pubin -inform DER -in "$T/bigkey.der" -out "$T/bigkey.pub"
+openssl x509 -new -subj /CN=big -force_pubkey "$T/bigkey.pub" -key "$T/other.key" -days 365 \
+    -outform DER -out "$T/big-anchor.der"
+card "$T/store-bigkey" "$T/big-anchor.der" trusted
+DMSC_STORE=$T/store-bigkey rejected "a trust anchor with a 16384-bit RSA key" \
+    "the trust anchor CN=big has an RSA key over 8192 bits" \
+    --message "$T/fumo.xml" --signature "$T/fumo.sig" "$T/fw.bin"
 
 step "policy ask: no terminal rejects; 'no' declines, 'yes' approves on a terminal"
 before=$(audit_lines)
