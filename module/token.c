@@ -4,6 +4,7 @@
 #include "keys.h"
 #include "policy.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <time.h>
@@ -235,7 +236,9 @@ static bool matches(dmsc_token *t, const dmsc_object *obj, const CK_ATTRIBUTE *t
         bool owned;
         if (dmsc_token_value_inlock(t, obj, a, &plain, &len, &owned) != CKR_OK)
             return false;
-        bool same = len == tmpl[i].ulValueLen && (len == 0 || memcmp(plain, tmpl[i].pValue, len) == 0);
+        /* A value sealed at rest is compared in constant time: the
+         * time of a search must not tell how much of a guess matched. */
+        bool same = len == tmpl[i].ulValueLen && (len == 0 || CRYPTO_memcmp(plain, tmpl[i].pValue, len) == 0);
         if (owned) {
             dmsc_wipe((void *)plain, len);
             free((void *)plain);

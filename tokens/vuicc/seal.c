@@ -41,6 +41,9 @@ static CK_RV derive_kek(OSSL_LIB_CTX *libctx, const CK_UTF8CHAR *pin, CK_ULONG p
     };
     if (EVP_KDF_derive(kctx, kek, 32, params) == 1)
         rv = CKR_OK;
+    /* One line per derivation, so a test can see that a wrong PIN costs
+     * the same KDF work as a right one (nothing secret in it). */
+    dmsc_debug(DMSC_DEBUG_PIN, "PIN key derived (scrypt N=2^%u r=%u p=%u)", log_n, r, p);
 done:
     EVP_KDF_CTX_free(kctx);
     EVP_KDF_free(kdf);
