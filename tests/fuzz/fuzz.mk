@@ -1,13 +1,25 @@
-# Short libFuzzer runs of the dm-ext fuzz targets (dm-ext/fuzz-*.c).
+# Short libFuzzer runs: the dm-ext targets (dm-ext/fuzz-*.c) and the
+# PKCS#11 call-sequence target (tests/fuzz/fuzz-p11.c).
 # Included from the top Makefile.am; paths are relative to the top directory.
 #
-# The test builds both targets with clang (-fsanitize=fuzzer,address,
-# undefined) from $DMSC_SRCDIR into a temporary directory and runs each for
-# 25 s over a copy of its seed corpus (dm-ext/corpus/*) with its dictionary;
-# nothing is written to the source or build tree. tests/fuzz/run-fuzz.sh
-# runs them for longer by hand: FUZZ_SECONDS=600 tests/fuzz/run-fuzz.sh.
-# The sources, dictionaries and corpora are distributed by dm-ext/dm-ext.mk.
+# The test builds each target with clang (-fsanitize=fuzzer,address,
+# undefined) from $DMSC_SRCDIR into a temporary directory and runs it for
+# 25 s over a copy of its seed corpus (dm-ext/corpus/*, tests/fuzz/corpus/p11)
+# with its dictionary; nothing is written to the source or build tree.
+# tests/fuzz/run-fuzz.sh runs them for longer by hand:
+# FUZZ_SECONDS=600 tests/fuzz/run-fuzz.sh.
+# The dm-ext sources, dictionaries and corpora are distributed by
+# dm-ext/dm-ext.mk.
 TESTS += tests/fuzz/test-fuzz-short.sh
 EXTRA_DIST += \
 	tests/fuzz/run-fuzz.sh \
-	tests/fuzz/test-fuzz-short.sh
+	tests/fuzz/test-fuzz-short.sh \
+	tests/fuzz/fuzz-p11.c \
+	tests/fuzz/make-p11-seeds.py \
+	tests/fuzz/corpus/p11
+
+# run-fuzz.sh asks for the sources the p11 target compiles in (the module's
+# and the DM extension's), so the list is kept in one place: here.
+print-fuzz-p11-sources:
+	@echo $(DMSC_CORE_SOURCES) $(libdmsc_dmext_la_SOURCES) $(libdmsc_dmsec_la_SOURCES)
+.PHONY: print-fuzz-p11-sources

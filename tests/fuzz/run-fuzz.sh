@@ -1,9 +1,12 @@
 #!/bin/bash
-# Build the dm-ext libFuzzer targets (dm-ext/fuzz-*.c) with clang and run
-# each one over a copy of its seed corpus and with its dictionary.
+# Build the libFuzzer targets with clang and run each one over a copy of its
+# seed corpus (and with its dictionary, when it has one): the dm-ext ones
+# (dm-ext/fuzz-*.c, corpora dm-ext/corpus/*, dictionaries dm-ext/*.dict)
+# and p11 (tests/fuzz/fuzz-p11.c: random PKCS#11 call sequences on a
+# scratch card, the whole module compiled in; corpus tests/fuzz/corpus/p11).
 #
 #   tests/fuzz/run-fuzz.sh [TARGET...]      TARGET: wbxml, canon, wbxml-enc,
-#                                           profile (default wbxml, canon)
+#                                           profile, p11 (default wbxml, canon)
 #   FUZZ_SECONDS=600 tests/fuzz/run-fuzz.sh  a longer run by hand
 #
 # Each target is built from the sources in $DMSC_SRCDIR/dm-ext (clang -g -O1
@@ -24,6 +27,8 @@
 #   DMSC_SRCDIR           the top source directory (exported by make check;
 #                         run by hand, the directory two levels above this
 #                         script)
+#   DMSC_BUILDDIR         the configured build directory (config.h, and the
+#                         module's source list for p11; default DMSC_SRCDIR)
 #   TMPDIR                where the work directory is made (/tmp)
 #
 # Exit 0 when nothing was found; 1 on a crash, leak, hang, out-of-memory,
@@ -67,9 +72,20 @@ export DMSC_SRCDIR="$SRC"
 [ -f "$DMEXT/fuzz-wbxml.c" ] ||
     die "no dm-ext sources under '$SRC'" "set DMSC_SRCDIR to the top source directory"
 
-# The sources of each target (as in their header comments).
+BUILDDIR=${DMSC_BUILDDIR:-$SRC}
+
+# The sources of each target: the dm-ext ones relative to dm-ext/ (as in
+# their header comments); p11's relative to the top, from the Makefile (the
+# module's and the DM extension's).
 sources() {
     case "$1" in
+    p11)
+        local list
+        list=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory \
+            -C "$BUILDDIR" print-fuzz-p11-sources) || return 1
+        echo "tests/fuzz/fuzz-p11.c"
+        tr ' ' '\n' <<<"$list" | grep '\.c$'
+        ;;
     wbxml) echo "fuzz-wbxml.c wbxml.c wbxml-pages.c" ;;
     canon) echo "fuzz-canon.c canon.c dmmsg.c base64.c wbxml.c wbxml-pages.c" ;;
     wbxml-enc) echo "fuzz-wbxml-enc.c wbxml-enc.c canon.c dmmsg.c base64.c wbxml.c wbxml-pages.c" ;;
@@ -79,14 +95,30 @@ sources() {
 }
 
 # Seed corpus (dm-ext/corpus/NAME) and dictionary (dm-ext/NAME.dict) of each
-# target: the encoder's input is a DM message, as the canonicaliser's.
-corpus_of() { case "$1" in wbxml-enc) echo canon ;; *) echo "$1" ;; esac; }
-dict_of() { case "$1" in wbxml-enc) echo fuzz-canon ;; *) echo "fuzz-$1" ;; esac; }
+# target: the encoder's input is a DM message, as the canonicaliser's; p11
+# has its own corpus and no dictionary.
+corpus_of() {
+    case "$1" in
+    wbxml-enc) echo "$DMEXT/corpus/canon" ;;
+    p11) echo "$SRC/tests/fuzz/corpus/p11" ;;
+    *) echo "$DMEXT/corpus/$1" ;;
+    esac
+}
+dict_of() {
+    case "$1" in
+    wbxml-enc) echo "$DMEXT/fuzz-canon.dict" ;;
+    p11) ;;
+    *) echo "$DMEXT/fuzz-$1.dict" ;;
+    esac
+}
 
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(wbxml canon)
 for t in "${TARGETS[@]}"; do
-    sources "$t" >/dev/null || die "unknown target '$t' (known: wbxml, canon, wbxml-enc, profile)"
+    case "$t" in
+    wbxml | canon | wbxml-enc | profile | p11) ;;
+    *) die "unknown target '$t' (known: wbxml, canon, wbxml-enc, profile, p11)" ;;
+    esac
 done
 
 # The tools. Missing clang fails: bootstrap installs it.
@@ -96,6 +128,11 @@ command -v "$CLANG" >/dev/null 2>&1 ||
 command -v pkg-config >/dev/null 2>&1 || die "pkg-config is not installed (scripts/bootstrap.sh installs it)"
 if ! XML_CFLAGS=$(pkg-config --cflags libxml-2.0 libcrypto) || ! XML_LIBS=$(pkg-config --libs libxml-2.0 libcrypto); then
     die "pkg-config finds no libxml-2.0 or libcrypto (Debian 12: apt-get install libxml2-dev libssl-dev)"
+fi
+# The module's libraries, for p11 (scripts/bootstrap.sh installs them).
+MOD_PKGS="p11-kit-1 libcrypto sqlite3 libxml-2.0"
+if ! MOD_CFLAGS=$(pkg-config --cflags $MOD_PKGS) || ! MOD_LIBS=$(pkg-config --libs $MOD_PKGS); then
+    die "pkg-config misses one of: $MOD_PKGS (run scripts/bootstrap.sh)"
 fi
 command -v timeout >/dev/null 2>&1 || die "timeout (coreutils) is not installed"
 
@@ -134,13 +171,24 @@ say "sources: $DMEXT; work directory: $WORK"
 say "per target: ${SECONDS_EACH}s, -timeout=$TIMEOUT -rss_limit_mb=$RSS_MB -malloc_limit_mb=$MALLOC_MB, leak detection on"
 
 build() {
-    local t=$1 bin=$WORK/fuzz-$1 f
-    local -a srcs=()
-    for f in $(sources "$t"); do srcs+=("$DMEXT/$f"); done
-    # shellcheck disable=SC2086 # pkg-config output is a word list
+    local t=$1 bin=$WORK/fuzz-$1 f list
+    local -a srcs=() flags
+    list=$(sources "$t") || { say "FAIL: no source list for fuzz-$t (is $BUILDDIR configured? set DMSC_BUILDDIR)"; return 1; }
+    if [ "$t" = p11 ]; then
+        for f in $list; do srcs+=("$SRC/$f"); done
+        # The whole module; its PIN KDF made cheap (see tokens/vuicc/seal.c).
+        # shellcheck disable=SC2206 # pkg-config output is a word list
+        flags=(-DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -I"$SRC/module" -I"$SRC/tokens"
+            -I"$SRC/include" -I"$DMEXT" -I"$DMEXT/profile" -I"$BUILDDIR" $MOD_CFLAGS -pthread
+            "${srcs[@]}" $MOD_LIBS)
+    else
+        for f in $list; do srcs+=("$DMEXT/$f"); done
+        # shellcheck disable=SC2206
+        flags=(-I"$DMEXT" -I"$DMEXT/profile" $XML_CFLAGS "${srcs[@]}" $XML_LIBS)
+    fi
     if ! "$CLANG" -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-        -I"$DMEXT" -I"$DMEXT/profile" $XML_CFLAGS "${srcs[@]}" $XML_LIBS -o "$bin" \
+        "${flags[@]}" -o "$bin" \
         >"$WORK/build-$t.log" 2>&1; then
         sed 's/^/    | /' "$WORK/build-$t.log" | head -n 60
         if grep -q 'clang_rt\.\(fuzzer\|asan\|ubsan\)' "$WORK/build-$t.log"; then
@@ -170,17 +218,20 @@ report() {
 
 run() {
     local t=$1 bin=$WORK/fuzz-$1 corpus=$WORK/corpus-$1 art=$WORK/artifacts-$1
-    local log=$WORK/fuzz-$1.log rc=0 a
+    local log=$WORK/fuzz-$1.log rc=0 a dict
+    local -a dictopt=()
+    dict=$(dict_of "$t")
+    [ -z "$dict" ] || dictopt=(-dict="$dict")
     mkdir -p "$corpus" "$art"
-    cp -R "$DMEXT/corpus/$(corpus_of "$t")/." "$corpus/"
+    cp -R "$(corpus_of "$t")/." "$corpus/"
     chmod -R u+w "$corpus"
-    say "fuzz-$t: $(find "$corpus" -type f | wc -l) seed inputs, dictionary dm-ext/$(dict_of "$t").dict"
+    say "fuzz-$t: $(find "$corpus" -type f | wc -l) seed inputs, dictionary ${dict:-none}"
     # -timeout catches a hanging input; the outer timeout only a stuck fuzzer.
     local start=$SECONDS
     timeout -k 10 $((SECONDS_EACH + 120)) "$bin" \
         -max_total_time="$SECONDS_EACH" -timeout="$TIMEOUT" \
         -rss_limit_mb="$RSS_MB" -malloc_limit_mb="$MALLOC_MB" \
-        -detect_leaks=1 -dict="$DMEXT/$(dict_of "$t").dict" \
+        -detect_leaks=1 "${dictopt[@]}" \
         -artifact_prefix="$art/" -print_final_stats=1 \
         -error_exitcode=1 -timeout_exitcode=1 \
         "$corpus" >"$log" 2>&1 || rc=$?
@@ -211,7 +262,7 @@ run() {
             say "the same, in base64 (base64 -d > repro):"
             base64 -w 76 "$a" | sed 's/^/    /'
         fi
-        say "run it again: $bin $a   (or build by hand: see the header of dm-ext/fuzz-$t.c)"
+        say "run it again: $bin $a   (or build by hand: see the header of the target's source)"
     done
     say "full log: $log"
     return 1
