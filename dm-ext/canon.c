@@ -1070,6 +1070,10 @@ static int hold(dmsc_canon_stream *s, const unsigned char *buf, size_t len,
 	dmsc_dm_error e;
 	size_t limit = s->repr < 0 ? DMSC_DM_SNIFF_MAX : s->lim.max_input;
 
+	/* An empty part (C_SignUpdate with NULL, 0 is legal) adds nothing;
+	 * memcpy may not be given NULL even for no bytes. */
+	if (len == 0)
+		return DMSC_DM_OK;
 	if (len > limit || s->len > limit - len)
 		return stream_fail(s, dmsc_dm_fail(&e, DMSC_DM_LIMIT, limit, 0,
 		                   "a message longer than max_input (%zu bytes)",

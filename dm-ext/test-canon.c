@@ -1472,6 +1472,44 @@ START_TEST(test_stream_opaque_is_not_held)
 }
 END_TEST
 
+/* Empty parts (NULL, 0: what C_SignUpdate may pass) change nothing, before
+ * the representation is known and after. Found by the ASan+UBSan run:
+ * the held message's memcpy was given NULL. */
+START_TEST(test_stream_empty_parts)
+{
+	static const char msg[] = "<SyncML xmlns=\"SYNCML:SYNCML1.2\"><SyncBody>"
+	                          "<Final/></SyncBody></SyncML>";
+	size_t len = sizeof msg - 1;
+	struct collect a = { 0 }, b = { 0 };
+	dmsc_canon_stream *s = dmsc_canon_stream_new(NULL, NULL, collect_sink, &a);
+	dmsc_dm_error err;
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(dmsc_canon_stream_update(s, NULL, 0, &err), DMSC_DM_OK);
+	ck_assert_int_eq(dmsc_canon_stream_repr(s), -1);
+	ck_assert_int_eq(dmsc_canon_stream_update(s, (const unsigned char *)msg, 3, &err),
+	                 DMSC_DM_OK);
+	ck_assert_int_eq(dmsc_canon_stream_update(s, NULL, 0, &err), DMSC_DM_OK);
+	ck_assert_int_eq(dmsc_canon_stream_update(s, (const unsigned char *)msg + 3, len - 3,
+	                                          &err), DMSC_DM_OK);
+	ck_assert_int_eq(dmsc_canon_stream_update(s, NULL, 0, &err), DMSC_DM_OK);
+	ck_assert_int_eq(dmsc_canon_stream_final(s, &err), DMSC_DM_OK);
+	dmsc_canon_stream_free(s);
+
+	s = dmsc_canon_stream_new(NULL, NULL, collect_sink, &b);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(dmsc_canon_stream_update(s, (const unsigned char *)msg, len, &err),
+	                 DMSC_DM_OK);
+	ck_assert_int_eq(dmsc_canon_stream_final(s, &err), DMSC_DM_OK);
+	dmsc_canon_stream_free(s);
+	ck_assert_uint_gt(a.out.len, 0);
+	ck_assert_uint_eq(a.out.len, b.out.len);
+	ck_assert(memcmp(a.out.data, b.out.data, a.out.len) == 0);
+	collect_free(&a);
+	collect_free(&b);
+}
+END_TEST
+
 START_TEST(test_stream_limits_and_sink)
 {
 	static const char msg[] =
@@ -2116,6 +2154,7 @@ static Suite *canon_suite(void)
 	tcase_add_test(stream, test_stream_vectors);
 	tcase_add_test(stream, test_stream_opaque_and_errors);
 	tcase_add_test(stream, test_stream_opaque_is_not_held);
+	tcase_add_test(stream, test_stream_empty_parts);
 	tcase_add_test(stream, test_stream_limits_and_sink);
 	tcase_add_test(stream, test_corpus_properties);
 	suite_add_tcase(s, stream);
