@@ -67,6 +67,31 @@ struct package {
 	char why[512];
 };
 
+/* ---- what is shown ---- */
+
+/* s fit for a terminal, in buf: a message's text (&#xA;, &#xD;, WBXML
+ * strings) and a file name can carry line breaks and escape sequences
+ * that would redraw the question (a forged "signed by:" line, the
+ * warning erased), so C0 controls, DEL and C1 controls (U+0080..U+009F
+ * in UTF-8) are shown as '?'.  Cut to fit buf.  The audit log keeps the
+ * text as it came (JSON-escaped). */
+static const char *shown(const char *s, char *buf, size_t size)
+{
+	const unsigned char *c = (const unsigned char *)s;
+	size_t i = 0;
+
+	for (; *c != '\0' && i + 1 < size; c++)
+		if (c[0] == 0xc2 && c[1] >= 0x80 && c[1] <= 0x9f) {
+			buf[i++] = '?';
+			c++;
+		} else
+			buf[i++] = *c < 0x20 || *c == 0x7f ? '?' : (char)*c;
+	buf[i] = '\0';
+	return buf;
+}
+
+#define SHOWN_MAX 4096
+
 /* ---- progress on a terminal ---- */
 
 struct progress {
@@ -79,7 +104,7 @@ static void draw(void *ctx, unsigned long long done)
 {
 	struct progress *p = ctx;
 	int pct = p->total == 0 ? 100 : (int)(done * 100 / p->total), i;
-	char bar[41];
+	char bar[41], name[31];
 
 	if (pct == p->last)
 		return;
@@ -87,8 +112,8 @@ static void draw(void *ctx, unsigned long long done)
 	for (i = 0; i < 40; i++)
 		bar[i] = i < pct * 40 / 100 ? '#' : '.';
 	bar[40] = '\0';
-	fprintf(stderr, "\r%.30s [%s] %3d%% %llu MiB", p->name, bar, pct,
-	        done >> 20);
+	fprintf(stderr, "\r%s [%s] %3d%% %llu MiB",
+	        shown(p->name, name, sizeof name), bar, pct, done >> 20);
 	if (done >= p->total)
 		fputc('\n', stderr);
 	fflush(stderr);
@@ -109,7 +134,8 @@ static void hex(const unsigned char *d, size_t n, char *out)
 static int ask(const struct package *pk)
 {
 	FILE *tty = fopen("/dev/tty", "r+e");
-	char line[64];
+	char line[64], op[SHOWN_MAX], path[SHOWN_MAX], name[SHOWN_MAX];
+	char why[SHOWN_MAX], signer[SHOWN_MAX];
 	size_t n;
 	int yes;
 
@@ -126,11 +152,14 @@ static int ask(const struct package *pk)
 	        "  why:       %s\n"
 	        "Install it anyway? Type 'yes' to install, anything else "
 	        "refuses: ",
-	        pk->operation, pk->path, pk->name ? " (" : "",
-	        pk->name ? pk->name : "", pk->name ? ")" : "", pk->size,
-	        pk->digest, pk->signer ? pk->signer->subject
-	                               : "not approved (no valid signature)",
-	        pk->why);
+	        shown(pk->operation, op, sizeof op),
+	        shown(pk->path, path, sizeof path), pk->name ? " (" : "",
+	        pk->name ? shown(pk->name, name, sizeof name) : "",
+	        pk->name ? ")" : "", pk->size, pk->digest,
+	        shown(pk->signer ? pk->signer->subject
+	                         : "not approved (no valid signature)",
+	              signer, sizeof signer),
+	        shown(pk->why, why, sizeof why));
 	fflush(tty);
 	if (fgets(line, sizeof line, tty) == NULL) {
 		fclose(tty);
@@ -277,17 +306,21 @@ static int decide(const struct approve_opts *o, struct package *pks,
 
 	for (i = 0; i < n; i++) {
 		struct package *pk = &pks[i];
+		char path[SHOWN_MAX], op[SHOWN_MAX], text[SHOWN_MAX];
 		const char *result;
 
 		if (pk->state == TRUST_OK) {
 			result = "approved";
 			if (!o->quiet)
 				printf("approved: %s (%s), SHA-256 %s, signed "
-				       "by %s\n", pk->path, pk->operation,
+				       "by %s\n",
+				       shown(pk->path, path, sizeof path),
+				       shown(pk->operation, op, sizeof op),
 				       pk->digest, pk->signer->subject);
 		} else if (pk->state == TRUST_ERROR) {
 			result = "error";
-			dmsc_error("error: %s (nothing approved)", pk->why);
+			dmsc_error("error: %s (nothing approved)",
+			           shown(pk->why, text, sizeof text));
 			rc = APPROVE_ERROR;
 		} else if (strcmp(o->policy, "ask") == 0 &&
 		           (answer = ask(pk)) >= 0) {
@@ -296,8 +329,9 @@ static int decide(const struct approve_opts *o, struct package *pks,
 			if (!o->quiet)
 				printf("%s: %s (%s)\n", answer ?
 				       "approved by the user" :
-				       "declined by the user", pk->path,
-				       pk->why);
+				       "declined by the user",
+				       shown(pk->path, path, sizeof path),
+				       shown(pk->why, text, sizeof text));
 			if (!answer && (rc == APPROVE_APPROVED ||
 			                rc == APPROVE_USER_APPROVED))
 				rc = APPROVE_DECLINED;
@@ -312,7 +346,8 @@ static int decide(const struct approve_opts *o, struct package *pks,
 				memcpy(pk->why, why, sizeof why);
 			}
 			result = "rejected";
-			dmsc_error("rejected: %s", pk->why);
+			dmsc_error("rejected: %s",
+			           shown(pk->why, text, sizeof text));
 			if (rc == APPROVE_APPROVED ||
 			    rc == APPROVE_USER_APPROVED)
 				rc = APPROVE_REJECTED;

@@ -380,6 +380,32 @@ audit_has '"result":"approved-by-user","policy":"ask"' "approved by the user"
 ask_on_tty y --message "$T/fumo.xml" --signature "$T/fumo.sig" "$T/fw-changed.bin"
 expect_rc 8 "policy ask: 'y' is not an explicit yes"
 [ "$(audit_lines)" -eq $((before + 4)) ] || fail "expected four new audit records"
+# What the question shows comes from outside (an unverified message's
+# text, the package's file name): a line break or an escape sequence in it
+# must not draw a line of its own ("signed by: CN=ma") or erase one.
+sed 's|<LocURI>./FUMO/fw1/DownloadAndUpdate</LocURI>|<LocURI>./FUMO/fw1/DownloadAndUpdate\&#xA;  signed by: CN=ma (forged)</LocURI>|' \
+    "$T/fumo.xml" >"$T/fumo-forged.xml"
+grep -qF '&#xA;  signed by' "$T/fumo-forged.xml" || fail "the forged message was not made"
+"$DMSC" sign -q "${MA[@]}" --key other -o "$T/fumo-forged.sig" "$T/fumo-forged.xml"
+esc_pkg=$T/fw$'\e'[1A$'\e'[2K.bin
+cp "$T/fw-changed.bin" "$esc_pkg"
+cmd=$(printf '%q ' "$DMSC" approve "${CARD[@]}" --audit-log "$AUDIT" --policy ask \
+    --message "$T/fumo-forged.xml" --signature "$T/fumo-forged.sig" "$esc_pkg")
+RC=0
+printf 'no\n' | script -qec "$cmd" /dev/null >"$T/tty" 2>&1 || RC=$?
+expect_rc 8 "policy ask, a forged operation and an escape in the file name, the user types no"
+grep -qF "operation: ./FUMO/fw1/DownloadAndUpdate?  signed by: CN=ma (forged) (unverified)" "$T/tty" ||
+    fail "the line break in the operation is not shown as '?'" "$(indent <"$T/tty")"
+if grep -q '^ *signed by: CN=ma' "$T/tty"; then
+    fail "a line break in the message drew a forged 'signed by:' line" "$(indent <"$T/tty")"
+fi
+if grep -q $'\e' "$T/tty"; then
+    fail "an escape sequence in the file name reached the terminal" "$(cat -v "$T/tty" | indent)"
+fi
+audit_has '"operation":"./FUMO/fw1/DownloadAndUpdate\n  signed by: CN=ma (forged) (unverified)"' \
+    "the audit log keeps the operation as it came, escaped"
+audit_has '"package":"'"$T"'/fw\u001b[1A\u001b[2K.bin"' "the audit log keeps the file name, escaped"
+rm -f "$esc_pkg"
 printf 'approve_policy = ask\n' >"$DMSC_CONF"
 ask_on_tty no --message "$T/fumo.xml" --signature "$T/fumo.sig" "$T/fw-changed.bin"
 expect_rc 8 "approve_policy = ask in dmsc.conf"
