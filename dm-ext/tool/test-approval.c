@@ -278,6 +278,16 @@ START_TEST(test_dsig_refused)
 	        "org/2000/09/xmldsig#\"/>", "2 Signature elements");
 	refused("<Signature xmlns", "<Signature xmlns=\"urn:other\" x",
 	        "no XML-DSig Signature");
+	/* Nothing rides unsigned inside the Signature. */
+	refused("</SignatureValue>", "</SignatureValue><KeyInfo><KeyName>ma"
+	        "</KeyName></KeyInfo>", "something follows SignatureValue");
+	refused("</SignatureValue>", "</SignatureValue><Object><SyncBody>"
+	        "<Exec/></SyncBody></Object>", "something follows "
+	        "SignatureValue");
+	refused("</SignatureValue>", "</SignatureValue>text",
+	        "something follows SignatureValue");
+	refused("</DigestValue>", "</DigestValue><Object/>",
+	        "something follows DigestValue");
 }
 END_TEST
 

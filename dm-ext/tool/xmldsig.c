@@ -306,6 +306,12 @@ int dsig_parse(xmlDocPtr doc, bool allow_sha1, dsig_parts *parts,
 	if (!is_dsig(sv, "SignatureValue"))
 		REFUSE("Signature: SignedInfo is not followed by "
 		       "SignatureValue");
+	/* No KeyInfo (the card, not the message, says whom to trust) and no
+	 * Object: a Signature's subtree is outside what its Reference
+	 * covers, so nothing unsigned may ride in it. */
+	if (following_element(sv) != NULL)
+		REFUSE("Signature: something follows SignatureValue (KeyInfo, "
+		       "Object); a signed DM message has nothing there");
 	cm = first_element(si);
 	if (!is_dsig(cm, "CanonicalizationMethod") ||
 	    !algorithm_is(cm, DSIG_EXC_C14N))
@@ -354,6 +360,8 @@ int dsig_parse(xmlDocPtr doc, bool allow_sha1, dsig_parts *parts,
 	if (!is_dsig(dv, "DigestValue") || b64_content(dv, &digest,
 	                                               &digest_len) != 0)
 		REFUSE("Reference: no DigestValue in Base64");
+	if (following_element(dv) != NULL)
+		REFUSE("Reference: something follows DigestValue");
 	if (digest_len != parts->alg->digest_len)
 		REFUSE("DigestValue: %zu bytes, %s has %zu", digest_len,
 		       parts->alg->name, parts->alg->digest_len);
