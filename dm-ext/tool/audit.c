@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +30,7 @@ int audit_append(const char *path, const audit_record *r, char *why,
 {
 	char now[32], *line = NULL;
 	size_t len = 0;
+	struct stat st;
 	struct tm tm;
 	time_t t = time(NULL);
 	FILE *out = open_memstream(&line, &len);
@@ -60,9 +62,26 @@ int audit_append(const char *path, const audit_record *r, char *why,
 		snprintf(why, why_len, "out of memory");
 		goto done;
 	}
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	/* O_NONBLOCK: a FIFO with no reader fails (ENXIO) instead of
+	 * blocking the decision for ever. */
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY |
+	          O_NONBLOCK, 0600);
 	if (fd < 0) {
 		snprintf(why, why_len, "%s", strerror(errno));
+		goto done;
+	}
+	/* A record must stay where it was written, as it was written. */
+	if (fstat(fd, &st) != 0) {
+		snprintf(why, why_len, "%s", strerror(errno));
+		close(fd);
+		goto done;
+	}
+	if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		snprintf(why, why_len, "%s", !S_ISREG(st.st_mode)
+		         ? "not a regular file"
+		         : "writable by group or others, who could forge or "
+		           "erase records (chmod go-w it)");
+		close(fd);
 		goto done;
 	}
 	n = write(fd, line, len);

@@ -4,7 +4,8 @@
  *
  * A record is written with one write() on a file opened O_APPEND, so
  * records of processes deciding at the same time never interleave.  The
- * file is created 0600.
+ * file is created 0600; an existing one must be a regular file that group
+ * and others cannot write.
  */
 #ifndef DMSC_TOOL_AUDIT_H
 #define DMSC_TOOL_AUDIT_H

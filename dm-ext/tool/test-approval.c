@@ -342,6 +342,7 @@ START_TEST(test_audit_record)
 		.reason = "tab\there",
 	};
 	struct stat st;
+	off_t size;
 	FILE *f;
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -368,6 +369,21 @@ START_TEST(test_audit_record)
 	ck_assert_ptr_nonnull(strstr(line, "\"reason\":null}\n"));
 	ck_assert_ptr_null(fgets(line, sizeof line, f));
 	fclose(f);
+	/* A log others may write to is refused (they could forge or erase
+	 * records), and nothing is appended. */
+	ck_assert_int_eq(stat(path, &st), 0);
+	size = st.st_size;
+	ck_assert_int_eq(chmod(path, 0622), 0);
+	ck_assert_int_eq(audit_append(path, &r, why, sizeof why), -1);
+	ck_assert_ptr_nonnull(strstr(why, "writable by group or others"));
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_size, size);
+	ck_assert_int_eq(chmod(path, 0640), 0);
+	ck_assert_int_eq(audit_append(path, &r, why, sizeof why), 0);
+	unlink(path);
+	/* A FIFO (or any non-file) is refused at once, not waited on. */
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_int_eq(audit_append(path, &r, why, sizeof why), -1);
 	unlink(path);
 	rmdir(dir);
 	/* A log that cannot be opened says why. */

@@ -92,7 +92,7 @@ rejected() {
     audit_has '"result":"rejected"' "$what"
     audit_has '"policy":"reject"' "$what"
 }
-: >"$AUDIT"
+rm -f "$AUDIT"; (umask 077; : >"$AUDIT") # dmsc refuses a log others may write
 
 step "dmsc sign: detached, enveloped (sha256 and sha1), package"
 run sign "${MA[@]}" --key ma -o "$T/fumo.sig" "$T/fumo.xml"
