@@ -177,6 +177,7 @@ static int ask(const struct package *pk)
 static void check_package_digest(trust_anchors *t, const pkgrefs *refs,
                                  bool messages_ok,
                                  const trust_anchor *signer,
+                                 const trust_anchor *const *signers,
                                  const char *message_why, struct package *pk,
                                  bool show_progress)
 {
@@ -208,6 +209,7 @@ static void check_package_digest(trust_anchors *t, const pkgrefs *refs,
 		pk->state = TRUST_REFUSED;
 		return;
 	}
+	/* Until a message names it, the signer shown is the first one. */
 	pk->signer = signer;
 	r = pkgref_find(refs, digest);
 	if (r == NULL) {
@@ -223,6 +225,8 @@ static void check_package_digest(trust_anchors *t, const pkgrefs *refs,
 		pk->state = TRUST_REFUSED;
 		return;
 	}
+	/* The anchor that signed the message naming it, not the first. */
+	pk->signer = signers[r - refs->ref];
 	pk->operation = r->operation[0] != '\0' ? r->operation : r->node;
 	pk->name = r->name[0] != '\0' ? r->name : NULL;
 	pk->state = TRUST_OK;
@@ -362,7 +366,10 @@ static int approve(const struct approve_opts *o,
                    const struct dmsc_common *common, char **paths, size_t n)
 {
 	struct package pks[MAX_FILES];
-	const trust_anchor *signer = NULL, *who;
+	/* signers[i]: the anchor whose message named refs->ref[i]. */
+	const trust_anchor *signers[PKGREF_MAX] = { NULL }, *signer = NULL;
+	const trust_anchor *who;
+	size_t named = 0;
 	trust_anchors t = { .n = 0 };
 	pkgrefs *refs = calloc(1, sizeof *refs);
 	char why[512] = "", msg_why[512] = "";
@@ -424,8 +431,12 @@ static int approve(const struct approve_opts *o,
 			                               sizeof claimed) == 0)
 				for (size_t j = 0; j < n; j++)
 					pks[j].operation = claimed;
-		} else if (signer == NULL)
-			signer = who;
+		} else {
+			if (signer == NULL)
+				signer = who;
+			for (; named < refs->n; named++)
+				signers[named] = who;
+		}
 	}
 	if (refs->first_exec[0] != '\0')
 		for (i = 0; i < n; i++)
@@ -433,7 +444,7 @@ static int approve(const struct approve_opts *o,
 	for (i = 0; i < n; i++) {
 		if (o->n_messages > 0)
 			check_package_digest(&t, refs, messages_ok, signer,
-			                     msg_why, &pks[i], show);
+			                     signers, msg_why, &pks[i], show);
 		else
 			check_package_signature(&t, o->signatures[i], &pks[i],
 			                        show);

@@ -213,6 +213,28 @@ if [ "$(tail -n 2 "$AUDIT" | grep -c '"result":"approved"')" -ne 1 ] ||
     fail "two packages, one changed: expected one approved and one rejected record"
 fi
 
+step "two trust anchors: each package is recorded with the anchor whose message named it"
+card "$T/store-two" "$T/ma.der" trusted
+printf 'init\nopen DM\nsologin %s\ncert OTHER 02 %s trusted\nquit\n' "$CARD_SO_PIN" "$T/other.der" |
+    DMSC_STORE=$T/store-two DMSC_MODULE=$DMSC_MODULE \
+        "${P11_DRIVER:-$DMSC_BUILDDIR/tests/integration/p11-driver}" | grep -v '^ok$' &&
+    fail "cannot put the second trust anchor on the card"
+head -c 50000 /dev/urandom >"$T/app2.bin"
+fumo_message "$T/fumo3.xml" "$(openssl dgst -sha256 -r "$T/app2.bin" | cut -d' ' -f1)" ./FUMO/fw3 "Radio 3"
+"$DMSC" sign -q "${MA[@]}" --key other -o "$T/fumo3.sig" "$T/fumo3.xml"
+fp_other=$(openssl x509 -in "$T/other.pem" -outform DER | openssl dgst -sha256 -r | cut -d' ' -f1)
+DMSC_STORE=$T/store-two approve --message "$T/fumo.xml" --signature "$T/fumo.sig" \
+    --message "$T/fumo3.xml" --signature "$T/fumo3.sig" "$T/fw.bin" "$T/app2.bin"
+expect_rc 0 "two messages signed by two trust anchors"
+grep -qF "approved: $T/app2.bin (./FUMO/fw3/DownloadAndUpdate), SHA-256 " "$T/out" ||
+    fail "the second package was not approved" "$(indent <"$T/out")"
+grep -qF "signed by CN=other" "$T/out" ||
+    fail "the package the other anchor's message names is not shown as signed by it" "$(indent <"$T/out")"
+audit_has "\"package\":\"$T/app2.bin\",\"size\":50000,\"digest\":\"$(openssl dgst -sha256 -r "$T/app2.bin" | cut -d' ' -f1)\",\"signer\":\"CN=other\",\"certificate\":\"$fp_other\",\"key\":\"OTHER\"" \
+    "the audit record names the anchor that signed the message naming the package"
+tail -n 2 "$AUDIT" | head -n 1 | grep -qF '"package":"'"$T"'/fw.bin","size":3000000,"digest":"'"$DIGEST"'","signer":"CN=ma"' ||
+    fail "the first package is not recorded as signed by CN=ma" "$(tail -n 2 "$AUDIT" | indent)"
+
 step "an EC P-256 MA key"
 ma_key "$T" maec 03 ec -pkeyopt ec_paramgen_curve:P-256
 card "$T/store-ec" "$T/maec.der" trusted
