@@ -36,3 +36,20 @@ dm_ext_test_mo_map_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBXML2_CFLAGS)
 dm_ext_test_mo_map_LDADD = libdmsc-dmext.la $(LIBXML2_LIBS) $(CHECK_LIBS)
 endif
 
+# The libFuzzer targets (run by tests/fuzz) and their seed corpora.
+EXTRA_DIST += \
+	dm-ext/fuzz-tnds.c \
+	dm-ext/fuzz-tnds.dict \
+	dm-ext/fuzz-dmcmd.c \
+	dm-ext/fuzz-dmcmd.dict \
+	dm-ext/corpus/tnds/dm12-tnds.wbxml \
+	dm-ext/corpus/tnds/dm12-tnds.xml \
+	dm-ext/corpus/tnds/hand-tnds-bin.wbxml \
+	dm-ext/corpus/tnds/hand-tnds-values.xml \
+	dm-ext/corpus/dmcmd/dm12-bootstrap.wbxml \
+	dm-ext/corpus/dmcmd/dm12-bootstrap.xml \
+	dm-ext/corpus/dmcmd/dm12-commands.wbxml \
+	dm-ext/corpus/dmcmd/dm12-commands.xml \
+	dm-ext/corpus/dmcmd/dm12-tnds-in-data.wbxml \
+	dm-ext/corpus/dmcmd/dm12-tnds-in-data.xml \
+	dm-ext/corpus/dmcmd/hand-atomic.xml

@@ -6,7 +6,8 @@
 # scratch card, the whole module compiled in; corpus tests/fuzz/corpus/p11).
 #
 #   tests/fuzz/run-fuzz.sh [TARGET...]      TARGET: wbxml, canon, wbxml-enc,
-#                                           profile, p11 (default wbxml, canon)
+#                                           profile, p11, tnds, dmcmd
+#                                           (default wbxml, canon)
 #   FUZZ_SECONDS=600 tests/fuzz/run-fuzz.sh  a longer run by hand
 #
 # Each target is built from the sources in $DMSC_SRCDIR/dm-ext (clang -g -O1
@@ -90,6 +91,8 @@ sources() {
     canon) echo "fuzz-canon.c canon.c dmmsg.c base64.c wbxml.c wbxml-pages.c" ;;
     wbxml-enc) echo "fuzz-wbxml-enc.c wbxml-enc.c canon.c dmmsg.c base64.c wbxml.c wbxml-pages.c" ;;
     profile) echo "fuzz-profile.c profile/profile-read.c" ;;
+    tnds) echo "fuzz-tnds.c mgmt-tree.c tnds-diff.c dmmsg.c base64.c wbxml.c wbxml-pages.c" ;;
+    dmcmd) echo "fuzz-dmcmd.c dmcmd.c mgmt-tree.c dmmsg.c base64.c wbxml.c wbxml-pages.c" ;;
     *) return 1 ;;
     esac
 }
@@ -116,8 +119,8 @@ TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(wbxml canon)
 for t in "${TARGETS[@]}"; do
     case "$t" in
-    wbxml | canon | wbxml-enc | profile | p11) ;;
-    *) die "unknown target '$t' (known: wbxml, canon, wbxml-enc, profile, p11)" ;;
+    wbxml | canon | wbxml-enc | profile | p11 | tnds | dmcmd) ;;
+    *) die "unknown target '$t' (known: wbxml, canon, wbxml-enc, profile, p11, tnds, dmcmd)" ;;
     esac
 done
 
