@@ -74,6 +74,9 @@ extern const struct dmsc_command dmsc_cmd_sign;
 extern const struct dmsc_command dmsc_cmd_verify;
 extern const struct dmsc_command dmsc_cmd_approve;
 extern const struct dmsc_command dmsc_cmd_personalise;
+extern const struct dmsc_command dmsc_cmd_bootstrap;
+extern const struct dmsc_command dmsc_cmd_diff;
+extern const struct dmsc_command dmsc_cmd_apply;
 
 /* getopt_long entries for the common options; a command puts these in its
  * own option strings and tables and passes what getopt returns that is not

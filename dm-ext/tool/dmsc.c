@@ -30,6 +30,9 @@ static const struct dmsc_command *const commands[] = {
 	&dmsc_cmd_sign,
 	&dmsc_cmd_verify,
 	&dmsc_cmd_approve,
+	&dmsc_cmd_bootstrap,
+	&dmsc_cmd_diff,
+	&dmsc_cmd_apply,
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
