@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -168,7 +167,8 @@ static int ask(const struct package *pk)
 	fclose(tty);
 	n = strcspn(line, "\r\n");
 	line[n] = '\0';
-	yes = strcasecmp(line, "yes") == 0;
+	/* Exactly "yes", as the question says: not "y", not "YES". */
+	yes = strcmp(line, "yes") == 0;
 	return yes;
 }
 

@@ -402,6 +402,8 @@ audit_has '"result":"approved-by-user","policy":"ask"' "approved by the user"
 ask_on_tty y --message "$T/fumo.xml" --signature "$T/fumo.sig" "$T/fw-changed.bin"
 expect_rc 8 "policy ask: 'y' is not an explicit yes"
 [ "$(audit_lines)" -eq $((before + 4)) ] || fail "expected four new audit records"
+ask_on_tty YES --message "$T/fumo.xml" --signature "$T/fumo.sig" "$T/fw-changed.bin"
+expect_rc 8 "policy ask: only 'yes' as the question says, not 'YES'"
 # What the question shows comes from outside (an unverified message's
 # text, the package's file name): a line break or an escape sequence in it
 # must not draw a line of its own ("signed by: CN=ma") or erase one.
