@@ -1150,8 +1150,6 @@ static int load_node(struct loader *ld, dmsc_tnds_node *parent,
 		if (base != NULL && strcmp(base, ".") != 0 &&
 		    strncmp(path, "./", 2) != 0 && strcmp(path, ".") != 0)
 			snprintf(joined, sizeof joined, "%s/%s", base, path);
-		else if (base != NULL && strcmp(path, ".") == 0)
-			snprintf(joined, sizeof joined, "%s", base);
 		else
 			snprintf(joined, sizeof joined, "%s", path);
 		free(path);
@@ -1307,8 +1305,9 @@ static int load_tree(struct loader *ld, const xmlNode *root, const char *base)
 	return DMSC_TNDS_OK;
 }
 
+/* create_base: make base's missing interior nodes (implied) first. */
 static int load_into_copy(dmsc_tnds *t, const xmlNode *root, const char *base,
-                          dmsc_dm_error *err)
+                          bool create_base, dmsc_dm_error *err)
 {
 	struct loader ld = { .err = err, .status = DMSC_TNDS_OK };
 	int rc;
@@ -1317,6 +1316,21 @@ static int load_into_copy(dmsc_tnds *t, const xmlNode *root, const char *base,
 	if (ld.t == NULL)
 		return dmsc_dm_fail(err, DMSC_TNDS_NOMEM, DMSC_DM_NO_OFFSET, 0,
 		                    "out of memory");
+	if (create_base && base != NULL && strcmp(base, ".") != 0) {
+		char probe[DMSC_TNDS_URI_BUF + 4];
+		const char *last;
+		int wrc = DMSC_TNDS_OK;
+
+		snprintf(probe, sizeof probe, "%s/x", base);
+		if (walk_to_parent(ld.t, probe, true, &last, &wrc) == NULL) {
+			dmsc_tnds_free(ld.t);
+			return dmsc_dm_fail(err, wrc, DMSC_DM_NO_OFFSET, 0,
+			                    "%s: %s", base,
+			                    wrc == DMSC_TNDS_NOT_ALLOWED
+			                    ? "a leaf is on the way"
+			                    : dmsc_tnds_status_name(wrc));
+		}
+	}
 	rc = load_tree(&ld, root, base);
 	if (rc != DMSC_TNDS_OK) {
 		dmsc_tnds_free(ld.t);
@@ -1329,10 +1343,21 @@ static int load_into_copy(dmsc_tnds *t, const xmlNode *root, const char *base,
 int dmsc_tnds_load(dmsc_tnds *t, const unsigned char *buf, size_t len,
                    dmsc_dm_error *err)
 {
+	return dmsc_tnds_load_at(t, ".", buf, len, err);
+}
+
+int dmsc_tnds_load_at(dmsc_tnds *t, const char *base, const unsigned char *buf,
+                      size_t len, dmsc_dm_error *err)
+{
+	char norm[DMSC_TNDS_URI_BUF], why[160];
 	xmlDocPtr doc = NULL;
 	dmsc_dm_kind kind;
-	int rc = dmsc_dm_parse(buf, len, NULL, &doc, &kind, err);
+	int rc = dmsc_tnds_path_norm(&t->lim, base, norm, sizeof norm, NULL,
+	                             why, sizeof why);
 
+	if (rc != DMSC_TNDS_OK)
+		return dmsc_dm_fail(err, rc, DMSC_DM_NO_OFFSET, 0, "%s", why);
+	rc = dmsc_dm_parse(buf, len, NULL, &doc, &kind, err);
 	if (rc != DMSC_DM_OK)
 		return rc == DMSC_DM_LIMIT ? DMSC_TNDS_LIMIT
 		       : rc == DMSC_DM_NOMEM ? DMSC_TNDS_NOMEM
@@ -1344,7 +1369,8 @@ int dmsc_tnds_load(dmsc_tnds *t, const unsigned char *buf, size_t len,
 		                    "(<MgmtTree xmlns=\"" DMSC_DM_NS_DMDDF12
 		                    "\">)");
 	}
-	rc = load_into_copy(t, xmlDocGetRootElement(doc), NULL, err);
+	rc = load_into_copy(t, xmlDocGetRootElement(doc),
+	                    strcmp(norm, ".") == 0 ? NULL : norm, true, err);
 	xmlFreeDoc(doc);
 	return rc;
 }
@@ -1355,7 +1381,7 @@ int dmsc_tnds_load_element(dmsc_tnds *t, const char *base,
 	if (base == NULL || mgmttree == NULL)
 		return dmsc_dm_fail(err, DMSC_TNDS_MALFORMED, DMSC_DM_NO_OFFSET,
 		                    0, "no TNDS given");
-	return load_into_copy(t, mgmttree, base, err);
+	return load_into_copy(t, mgmttree, base, false, err);
 }
 
 /* ---- Writing ---- */

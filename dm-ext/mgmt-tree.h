@@ -144,10 +144,19 @@ void dmsc_tnds_restore(dmsc_tnds *t, dmsc_tnds *from);
 int dmsc_tnds_load(dmsc_tnds *t, const unsigned char *buf, size_t len,
                    dmsc_dm_error *err);
 
+/* The same, with base as the place of the document: a top-level Node
+ * without a Path sits under base, a relative Path is taken from base
+ * (an absolute one, "./..." or ".", stays absolute); base's missing
+ * interior nodes are created, implied.  How an MO object is read: its
+ * label's parent is the base (dm-ext/mo-map.h). */
+int dmsc_tnds_load_at(dmsc_tnds *t, const char *base, const unsigned char *buf,
+                      size_t len, dmsc_dm_error *err);
+
 /* The same for a <MgmtTree> element already read (TNDS inside a DM
- * command's <Data>), grafted under the node at base ("." for the root):
- * a top-level Node's Path is taken relative to base when it does not
- * start with "./" or is ".". */
+ * command's <Data>), grafted under the node at base ("." for the root),
+ * which must exist: a top-level Node without a Path sits under base, a
+ * relative Path (not "." and not starting with "./") is taken from
+ * base. */
 int dmsc_tnds_load_element(dmsc_tnds *t, const char *base,
                            const xmlNode *mgmttree, dmsc_dm_error *err);
 

@@ -4,7 +4,10 @@
  *
  * An MO object (CKO_DATA, CKA_APPLICATION "OMA-DM:MO", DESIGN.md) has as
  * CKA_LABEL the URI of its root node and as CKA_VALUE the TNDS of its
- * subtree.  The rule:
+ * subtree, read with the label's parent as its place (dmsc_tnds_load_at:
+ * a top Node without a Path, as in <NodeName>OperatorX</NodeName> stored
+ * at ./DMAcc/OperatorX, is the root; this writer puts the absolute
+ * <Path> in).  The rule:
  *   - a node belongs to the object whose label is the longest one that
  *     is the node's URI or a prefix of it ending at a '/';
  *   - an object's TNDS holds its root and everything under it except the

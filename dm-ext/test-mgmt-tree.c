@@ -237,6 +237,37 @@ START_TEST(test_merge)
 }
 END_TEST
 
+/* A document read at a place (an MO object at its label's parent). */
+START_TEST(test_load_at)
+{
+	dmsc_tnds *t = dmsc_tnds_new(NULL);
+	dmsc_dm_error err;
+	static const char doc[] = HEAD
+		"<Node><NodeName>X</NodeName><Value>1</Value></Node>"
+		"<Node><NodeName>Y</NodeName><Path>C</Path></Node>"
+		"<Node><NodeName>Z</NodeName><Path>.</Path></Node>"
+		"<Node><NodeName>W</NodeName><Path>./D</Path></Node>" TAIL;
+
+	ck_assert_int_eq(dmsc_tnds_load_at(t, "./A/B", (const unsigned char *)
+	                                   doc, sizeof doc - 1, &err),
+	                 DMSC_TNDS_OK);
+	ck_assert_str_eq(dmsc_tnds_find(t, "./A/B/X")->value, "1");
+	ck_assert(dmsc_tnds_find(t, "./A")->implied);
+	ck_assert_ptr_nonnull(dmsc_tnds_find(t, "./A/B/C/Y"));
+	ck_assert_ptr_nonnull(dmsc_tnds_find(t, "./Z"));
+	ck_assert_ptr_nonnull(dmsc_tnds_find(t, "./D/W"));
+	ck_assert_uint_eq(t->nodes, 8);
+	ck_assert_int_eq(dmsc_tnds_load_at(t, "./A/../B", (const unsigned char *)
+	                                   doc, sizeof doc - 1, &err),
+	                 DMSC_TNDS_BAD_PATH);
+	ck_assert_int_eq(dmsc_tnds_load_at(t, "./A/B/X", (const unsigned char *)
+	                                   doc, sizeof doc - 1, &err),
+	                 DMSC_TNDS_NOT_ALLOWED);
+	ck_assert_uint_eq(t->nodes, 8);
+	dmsc_tnds_free(t);
+}
+END_TEST
+
 /* ---- Rules: each broken once, with its line; the tree unchanged ---- */
 
 static const struct bad_case {
@@ -606,6 +637,7 @@ static Suite *tnds_suite(void)
 	tcase_add_test(tc, test_vector_round_trip);
 	tcase_add_test(tc, test_write_subtree);
 	tcase_add_test(tc, test_merge);
+	tcase_add_test(tc, test_load_at);
 	tcase_add_loop_test(tc, test_rules, 0,
 	                    sizeof bad_cases / sizeof bad_cases[0]);
 	tcase_add_test(tc, test_limits);

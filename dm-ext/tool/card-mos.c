@@ -43,7 +43,7 @@ int dmsc_card_mos_read(dmsc_p11 *p, struct dmsc_card_mos *m)
 
 		if (dmsc_tnds_path_norm(NULL, m->objs[i].label, norm,
 		                        sizeof norm, NULL, NULL, 0) !=
-		    DMSC_TNDS_OK)
+		    DMSC_TNDS_OK || strcmp(norm, ".") == 0)
 			continue; /* not a node URI: no part of the tree */
 		rv = dmsc_p11_data_read(p, m->objs[i].handle, &value, &len);
 		if (rv != CKR_OK) {
@@ -52,8 +52,12 @@ int dmsc_card_mos_read(dmsc_p11 *p, struct dmsc_card_mos *m)
 			dmsc_card_mos_free(m);
 			return rc;
 		}
+		/* The object's place is its label's parent: a top node
+		 * without a Path is the object's root (mo-map.h). */
+		*strrchr(norm, '/') = '\0';
 		rc = len == 0 ? DMSC_TNDS_OK
-		     : dmsc_tnds_load(m->tree, value, len, &err);
+		     : dmsc_tnds_load_at(m->tree, norm[0] != '\0' ? norm : ".",
+		                         value, len, &err);
 		if (value != NULL)
 			OPENSSL_cleanse(value, len); /* may hold secrets */
 		free(value);

@@ -71,13 +71,12 @@ replace() { printf '<Replace><CmdID>%s</CmdID><Item><Target><LocURI>%s</LocURI><
 delete() { printf '<Delete><CmdID>%s</CmdID><Item><Target><LocURI>%s</LocURI></Target></Item></Delete>' "$@"; }
 get() { printf '<Get><CmdID>%s</CmdID><Item><Target><LocURI>%s</LocURI></Target></Item></Get>' "$@"; }
 
-step "an MO written by pkcs11-tool"
+step "an MO written by pkcs11-tool (no Path: its label's parent is its place)"
 cat >"$T/op.xml" <<'EOF'
 <MgmtTree xmlns="syncml:dmddf1.2">
   <VerDTD>1.2</VerDTD>
   <Node>
     <NodeName>Op</NodeName>
-    <Path>./DMAcc</Path>
     <RTProperties><Format><node/></Format></RTProperties>
     <Node><NodeName>ServerID</NodeName><Value>op.example</Value></Node>
     <Node><NodeName>Leaf</NodeName><Value>x</Value></Node>
