@@ -23,6 +23,7 @@
  */
 #include "dmmsg.h"
 
+#include "base64.h"
 #include "wbxml.h"
 
 #include <stdarg.h>
@@ -168,6 +169,13 @@ struct xml_reader {
 	xmlParserCtxtPtr ctxt;
 	startElementNsSAX2Func start_element;  /* libxml2's tree builder */
 	endElementNsSAX2Func end_element;
+	/* Reading as events (dmsc_dm_read()): the consumer, instead of the
+	 * tree builder; stopped once it has failed. */
+	const dmsc_dm_events *ev;
+	void *ev_ctx;
+	bool ev_stopped;
+	dmsc_dm_attr *attrs;      /* one element's attributes, reused */
+	size_t attrs_cap;
 };
 
 /* Where the parser is, in input bytes.  Only without an encoding
@@ -309,6 +317,72 @@ static void xml_generic_error(void *ctx, const char *msg, ...)
 		                         "libxml2: %s", text);
 }
 
+/* An element start as an event.  libxml2 hands attribute values over
+ * with each '&' as "&#38;" still to replace (its tree builder does that
+ * later, with the function used here); every other reference is replaced
+ * already, or refused (no entity is ever declared). */
+static void xml_start_event(struct xml_reader *r, const xmlChar *localname,
+                            const xmlChar *prefix, const xmlChar *uri,
+                            int nb_attributes, const xmlChar **attributes)
+{
+	size_t n = nb_attributes > 0 ? (size_t)nb_attributes : 0;
+	xmlChar **decoded = NULL;
+	int rc;
+
+	if (r->ev_stopped)
+		return;
+	if (n > r->attrs_cap) {
+		dmsc_dm_attr *grown = xmlRealloc(r->attrs, n * sizeof *grown);
+
+		if (grown == NULL) {
+			xml_fail(r, DMSC_DM_NOMEM, "out of memory");
+			return;
+		}
+		r->attrs = grown;
+		r->attrs_cap = n;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const xmlChar **a = attributes + 5 * i;
+		dmsc_dm_attr *at = &r->attrs[i];
+
+		at->local = (const char *)a[0];
+		at->prefix = (const char *)a[1];
+		at->uri = (const char *)a[2];
+		at->value = a[3];
+		at->len = (size_t)(a[4] - a[3]);
+		if (memchr(a[3], '&', at->len) == NULL)
+			continue;
+		if (decoded == NULL) {
+			decoded = xmlMalloc(n * sizeof *decoded);
+			if (decoded != NULL)
+				memset(decoded, 0, n * sizeof *decoded);
+		}
+		if (decoded != NULL) {
+			decoded[i] = xmlStringLenDecodeEntities(r->ctxt, a[3],
+			                                        (int)at->len,
+			                                        XML_SUBSTITUTE_REF,
+			                                        0, 0, 0);
+		}
+		if (decoded == NULL || decoded[i] == NULL) {
+			xml_fail(r, DMSC_DM_NOMEM, "out of memory");
+			goto done;
+		}
+		at->value = decoded[i];
+		at->len = (size_t)xmlStrlen(decoded[i]);
+	}
+	rc = r->ev->start(r->ev_ctx, (const char *)localname,
+	                  (const char *)prefix, (const char *)uri, r->attrs, n,
+	                  xml_line(r->ctxt));
+	if (rc != 0)
+		r->ev_stopped = true;
+done:
+	if (decoded != NULL) {
+		for (size_t i = 0; i < n; i++)
+			xmlFree(decoded[i]);
+		xmlFree(decoded);
+	}
+}
+
 static void xml_start_element(void *ctx, const xmlChar *localname,
                               const xmlChar *prefix, const xmlChar *uri,
                               int nb_namespaces, const xmlChar **namespaces,
@@ -340,8 +414,13 @@ static void xml_start_element(void *ctx, const xmlChar *localname,
 		         r->lim.max_elements);
 		return;
 	}
-	r->start_element(ctx, localname, prefix, uri, nb_namespaces,
-	                 namespaces, nb_attributes, nb_defaulted, attributes);
+	if (r->ev != NULL)
+		xml_start_event(r, localname, prefix, uri, nb_attributes,
+		                attributes);
+	else
+		r->start_element(ctx, localname, prefix, uri, nb_namespaces,
+		                 namespaces, nb_attributes, nb_defaulted,
+		                 attributes);
 }
 
 static void xml_end_element(void *ctx, const xmlChar *localname,
@@ -352,7 +431,20 @@ static void xml_end_element(void *ctx, const xmlChar *localname,
 	if (r->status != DMSC_DM_OK)
 		return;
 	r->depth--;
-	r->end_element(ctx, localname, prefix, uri);
+	if (r->ev == NULL)
+		r->end_element(ctx, localname, prefix, uri);
+	else if (!r->ev_stopped && r->ev->end(r->ev_ctx) != 0)
+		r->ev_stopped = true;
+}
+
+static void xml_characters(void *ctx, const xmlChar *ch, int len)
+{
+	struct xml_reader *r = reader_of(ctx);
+
+	if (r->status != DMSC_DM_OK || r->ev_stopped || len <= 0)
+		return;
+	if (r->ev->text(r->ev_ctx, ch, (size_t)len, false) != 0)
+		r->ev_stopped = true;
 }
 
 static void refuse_declaration(void *ctx, const char *what,
@@ -453,11 +545,14 @@ static xmlParserInputPtr xml_resolve_entity(void *ctx, const xmlChar *public_id,
 	return NULL;
 }
 
+/* Into a tree (*out), or, with ev, into ev's calls (out NULL). */
 static int parse_xml(const unsigned char *buf, size_t len,
                      const dmsc_dm_limits *lim, xmlDocPtr *out,
+                     const dmsc_dm_events *ev, void *ev_ctx,
                      dmsc_dm_kind *kind, dmsc_dm_error *err)
 {
-	struct xml_reader r = { .lim = *lim, .err = err };
+	struct xml_reader r = { .lim = *lim, .err = err, .ev = ev,
+	                        .ev_ctx = ev_ctx };
 	xmlStructuredErrorFunc saved_handler = xmlStructuredError;
 	void *saved_context = xmlStructuredErrorContext;
 	xmlGenericErrorFunc saved_generic = xmlGenericError;
@@ -485,6 +580,14 @@ static int parse_xml(const unsigned char *buf, size_t len,
 	sax->externalSubset = xml_external_subset;
 	sax->resolveEntity = xml_resolve_entity;
 	sax->serror = xml_ctxt_error;
+	if (ev != NULL) {
+		/* Text to the consumer; comments and processing instructions
+		 * are not in the canonical form and give no event. */
+		sax->characters = xml_characters;
+		sax->ignorableWhitespace = xml_characters;
+		sax->comment = NULL;
+		sax->processingInstruction = NULL;
+	}
 
 	xmlSetStructuredErrorFunc(&r, xml_global_error);
 	xmlSetGenericErrorFunc(&r, xml_generic_error);
@@ -501,6 +604,12 @@ static int parse_xml(const unsigned char *buf, size_t len,
 		r.status = dmsc_dm_fail(err, DMSC_DM_MALFORMED, xml_offset(r.ctxt),
 		                        xml_line(r.ctxt), "no root element");
 	xmlFreeParserCtxt(r.ctxt);
+	xmlFree(r.attrs);
+	if (ev != NULL) {
+		/* Only the document node and its DTD node were built. */
+		xmlFreeDoc(doc);
+		doc = NULL;
+	}
 	if (r.status != DMSC_DM_OK) {
 		if (err != NULL && err->offset == DMSC_DM_NO_OFFSET &&
 		    err->line > 0)
@@ -508,7 +617,8 @@ static int parse_xml(const unsigned char *buf, size_t len,
 		xmlFreeDoc(doc);
 		return r.status;
 	}
-	*out = doc;
+	if (out != NULL)
+		*out = doc;
 	if (kind != NULL)
 		*kind = (dmsc_dm_kind)r.kind;
 	return DMSC_DM_OK;
@@ -592,9 +702,159 @@ int dmsc_dm_parse(const unsigned char *buf, size_t len,
 		                    "(%zu)", len, lim.max_input);
 	switch (dmsc_dm_detect(buf, len)) {
 	case DMSC_DM_XML:
-		return parse_xml(buf, len, &lim, doc, kind, err);
+		return parse_xml(buf, len, &lim, doc, NULL, NULL, kind, err);
 	case DMSC_DM_WBXML:
 		return parse_wbxml(buf, len, &lim, doc, kind, err);
+	default:
+		return dmsc_dm_fail(err, DMSC_DM_UNSUPPORTED, 0, 0,
+		                    "expected a DM message as XML (starting with "
+		                    "'<') or WBXML (a SyncML or DM DDF header): "
+		                    "the input is neither");
+	}
+}
+
+/* ---- Reading as events ---- */
+
+/* One WBXML element's attributes as events (WBXML has no prefixes and
+ * gives attributes no namespace). */
+static int wbxml_start(const xmlNode *el, const dmsc_dm_events *ev, void *ctx)
+{
+	dmsc_dm_attr attrs[16], *a = attrs;
+	xmlChar *values[16] = { 0 }, **v = values;
+	size_t n = 0, i = 0;
+	int rc;
+
+	for (const xmlAttr *p = el->properties; p != NULL; p = p->next)
+		n++;
+	if (n > 16) {
+		a = xmlMalloc(n * sizeof *a);
+		v = xmlMalloc(n * sizeof *v);
+		if (a == NULL || v == NULL) {
+			xmlFree(a == attrs ? NULL : a);
+			xmlFree(v == values ? NULL : v);
+			return DMSC_DM_NOMEM;
+		}
+		memset(v, 0, n * sizeof *v);
+	}
+	rc = DMSC_DM_OK;
+	for (const xmlAttr *p = el->properties; p != NULL; p = p->next, i++) {
+		v[i] = p->children != NULL
+		       ? xmlNodeListGetString(el->doc, p->children, 1)
+		       : xmlStrdup((const xmlChar *)"");
+		if (v[i] == NULL) {
+			rc = DMSC_DM_NOMEM;
+			break;
+		}
+		a[i] = (dmsc_dm_attr){ .local = (const char *)p->name,
+		                       .value = v[i],
+		                       .len = (size_t)xmlStrlen(v[i]) };
+	}
+	if (rc == DMSC_DM_OK && ev->start(ctx, (const char *)el->name, NULL,
+	                                  el->ns != NULL
+	                                  ? (const char *)el->ns->href : NULL,
+	                                  a, n, 0) != 0)
+		rc = DMSC_DM_SINK;
+	for (i = 0; i < n; i++)
+		xmlFree(v[i]);
+	if (a != attrs) {
+		xmlFree(a);
+		xmlFree(v);
+	}
+	return rc;
+}
+
+/* A text node as an event: on an element marked binary, the OPAQUE's
+ * bytes (the decoder's base64 of them, decoded). */
+static int wbxml_text(const xmlNode *t, const dmsc_dm_events *ev, void *ctx)
+{
+	size_t len = (size_t)xmlStrlen(t->content), n, bad;
+	unsigned char *bytes;
+	int rc;
+
+	if (!dmsc_wbxml_is_binary(t->parent))
+		return ev->text(ctx, t->content, len, false) != 0 ? DMSC_DM_SINK
+		                                                  : DMSC_DM_OK;
+	bytes = xmlMallocAtomic(len / 4 * 3 + 1);
+	if (bytes == NULL)
+		return DMSC_DM_NOMEM;
+	if (!dmsc_base64_decode((const char *)t->content, len, false, bytes, &n,
+	                        &bad))
+		rc = DMSC_DM_MALFORMED;   /* the decoder wrote it: never */
+	else
+		rc = ev->text(ctx, bytes, n, true) != 0 ? DMSC_DM_SINK
+		                                        : DMSC_DM_OK;
+	xmlFree(bytes);
+	return rc;
+}
+
+/* Walk the decoded WBXML tree in document order as events. */
+static int wbxml_events(xmlDocPtr doc, const dmsc_dm_events *ev, void *ctx,
+                        dmsc_dm_error *err)
+{
+	xmlNodePtr top = (xmlNodePtr)doc, n = doc->children;
+	int rc = DMSC_DM_OK;
+
+	while (rc == DMSC_DM_OK && n != NULL) {
+		if (n->type == XML_ELEMENT_NODE) {
+			rc = wbxml_start(n, ev, ctx);
+			if (rc == DMSC_DM_OK && n->children != NULL) {
+				n = n->children;
+				continue;
+			}
+			if (rc == DMSC_DM_OK && ev->end(ctx) != 0)
+				rc = DMSC_DM_SINK;
+		} else if (n->type == XML_TEXT_NODE) {
+			rc = wbxml_text(n, ev, ctx);
+		}
+		while (rc == DMSC_DM_OK && n != top && n->next == NULL) {
+			n = n->parent;
+			if (n != top && ev->end(ctx) != 0)
+				rc = DMSC_DM_SINK;
+		}
+		if (n == top)
+			break;
+		n = n->next;
+	}
+	if (rc == DMSC_DM_SINK)
+		return DMSC_DM_OK;   /* the consumer failed: it knows why */
+	if (rc != DMSC_DM_OK)
+		return dmsc_dm_fail(err, rc, DMSC_DM_NO_OFFSET, 0,
+		                    rc == DMSC_DM_NOMEM ? "out of memory"
+		                                        : "WBXML binary text "
+		                                          "is not base64");
+	return DMSC_DM_OK;
+}
+
+int dmsc_dm_read(const unsigned char *buf, size_t len,
+                 const dmsc_dm_limits *given, const dmsc_dm_events *ev,
+                 void *ctx, dmsc_dm_kind *kind, dmsc_dm_error *err)
+{
+	dmsc_dm_limits lim;
+	xmlDocPtr doc = NULL;
+	int rc;
+
+	if (err != NULL) {
+		err->offset = DMSC_DM_NO_OFFSET;
+		err->line = 0;
+		err->message[0] = '\0';
+	}
+	if (ev == NULL || (buf == NULL && len != 0))
+		return dmsc_dm_fail(err, DMSC_DM_BAD_ARGS, DMSC_DM_NO_OFFSET, 0,
+		                    "no input or no consumer given");
+	effective_limits(given, &lim);
+	if (len > lim.max_input)
+		return dmsc_dm_fail(err, DMSC_DM_LIMIT, lim.max_input, 0,
+		                    "input of %zu bytes is larger than max_input "
+		                    "(%zu)", len, lim.max_input);
+	switch (dmsc_dm_detect(buf, len)) {
+	case DMSC_DM_XML:
+		return parse_xml(buf, len, &lim, NULL, ev, ctx, kind, err);
+	case DMSC_DM_WBXML:
+		rc = parse_wbxml(buf, len, &lim, &doc, kind, err);
+		if (rc == DMSC_DM_OK)
+			rc = wbxml_events(doc, ev, ctx, err);
+		xmlFreeDoc(doc);
+		return rc;
 	default:
 		return dmsc_dm_fail(err, DMSC_DM_UNSUPPORTED, 0, 0,
 		                    "expected a DM message as XML (starting with "
