@@ -23,6 +23,7 @@
 #include "canon.h"
 
 #include "base64.h"
+#include "canon-events.h"
 #include "wbxml.h"
 
 #include <limits.h>
@@ -946,9 +947,53 @@ int dmsc_canon_doc(xmlDocPtr doc, const dmsc_canon_select *sel,
 	return rc;
 }
 
+/* Opaque input is its own canonical form (both paths). */
+static int canon_opaque(const unsigned char *buf, size_t len,
+                        const dmsc_canon_select *sel, dmsc_canon_sink sink,
+                        void *ctx, dmsc_dm_error *err)
+{
+	if (sel != NULL && sel->unit != DMSC_CANON_MESSAGE)
+		return dmsc_dm_fail(err, DMSC_DM_UNSUPPORTED, 0, 0,
+		                    "expected a DM message to select a unit "
+		                    "from: the input is opaque data");
+	if (len != 0 && sink(ctx, buf, len) != 0)
+		return dmsc_dm_fail(err, DMSC_DM_SINK, DMSC_DM_NO_OFFSET, 0,
+		                    "the output sink stopped the canonical form");
+	return DMSC_DM_OK;
+}
+
+/* The fast path: the canonical form written from the reader's events
+ * (canon-events.c), no tree. */
 int dmsc_canon_limits(const unsigned char *buf, size_t len,
                       const dmsc_dm_limits *lim, const dmsc_canon_select *sel,
                       dmsc_canon_sink sink, void *ctx, dmsc_dm_error *err)
+{
+	dmsc_canon_ev *c;
+	int rc;
+
+	clear_error(err);
+	if (sink == NULL || (buf == NULL && len != 0))
+		return dmsc_dm_fail(err, DMSC_DM_BAD_ARGS, DMSC_DM_NO_OFFSET, 0,
+		                    "no input or no sink given");
+	if (dmsc_dm_detect(buf, len) == DMSC_DM_OPAQUE)
+		return canon_opaque(buf, len, sel, sink, ctx, err);
+	c = dmsc_canon_ev_new(sel, sink, ctx);
+	if (c == NULL)
+		return dmsc_dm_fail(err, DMSC_DM_NOMEM, DMSC_DM_NO_OFFSET, 0,
+		                    "out of memory");
+	rc = dmsc_dm_read(buf, len, lim, dmsc_canon_ev_events(), c, NULL, err);
+	if (rc == DMSC_DM_OK)
+		rc = dmsc_canon_ev_finish(c, err);
+	dmsc_canon_ev_free(c);
+	return rc;
+}
+
+/* The reference: read into a libxml2 tree, normalise it, libxml2's
+ * C14N. */
+int dmsc_canon_tree_limits(const unsigned char *buf, size_t len,
+                           const dmsc_dm_limits *lim,
+                           const dmsc_canon_select *sel,
+                           dmsc_canon_sink sink, void *ctx, dmsc_dm_error *err)
 {
 	xmlDocPtr doc;
 	int rc;
@@ -957,17 +1002,8 @@ int dmsc_canon_limits(const unsigned char *buf, size_t len,
 	if (sink == NULL || (buf == NULL && len != 0))
 		return dmsc_dm_fail(err, DMSC_DM_BAD_ARGS, DMSC_DM_NO_OFFSET, 0,
 		                    "no input or no sink given");
-	if (dmsc_dm_detect(buf, len) == DMSC_DM_OPAQUE) {
-		if (sel != NULL && sel->unit != DMSC_CANON_MESSAGE)
-			return dmsc_dm_fail(err, DMSC_DM_UNSUPPORTED, 0, 0,
-			                    "expected a DM message to select a unit "
-			                    "from: the input is opaque data");
-		if (len != 0 && sink(ctx, buf, len) != 0)
-			return dmsc_dm_fail(err, DMSC_DM_SINK, DMSC_DM_NO_OFFSET, 0,
-			                    "the output sink stopped the "
-			                    "canonical form");
-		return DMSC_DM_OK;
-	}
+	if (dmsc_dm_detect(buf, len) == DMSC_DM_OPAQUE)
+		return canon_opaque(buf, len, sel, sink, ctx, err);
 	rc = dmsc_dm_parse(buf, len, lim, &doc, NULL, err);
 	if (rc != DMSC_DM_OK)
 		return rc;

@@ -59,6 +59,16 @@ int dmsc_canon_limits(const unsigned char *buf, size_t len,
                       const dmsc_dm_limits *lim, const dmsc_canon_select *sel,
                       dmsc_canon_sink sink, void *ctx, dmsc_dm_error *err);
 
+/* The same through the reference implementation: a libxml2 tree
+ * (dmsc_dm_parse()), normalised in place, written by libxml2's
+ * xmlC14NExecute().  dmsc_canon() and dmsc_canon_limits() write the same
+ * bytes from the reader's events without a tree (canon-events.h); the
+ * tests and the differential fuzzer hold the two to each other. */
+int dmsc_canon_tree_limits(const unsigned char *buf, size_t len,
+                           const dmsc_dm_limits *lim,
+                           const dmsc_canon_select *sel,
+                           dmsc_canon_sink sink, void *ctx, dmsc_dm_error *err);
+
 /* Normalise a tree from dmsc_dm_parse() in place and write the selected
  * unit: the part of dmsc_canon() after reading.  The tree is changed. */
 int dmsc_canon_doc(xmlDocPtr doc, const dmsc_canon_select *sel,

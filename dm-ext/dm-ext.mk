@@ -11,7 +11,8 @@ libdmsc_dmext_la_SOURCES = dm-ext/wbxml.h dm-ext/wbxml.c \
 	dm-ext/base64.h dm-ext/base64.c \
 	dm-ext/dmmsg.h dm-ext/dmmsg.c \
 	dm-ext/canon.h dm-ext/canon.c \
-	dm-ext/tnds.h dm-ext/tnds.c
+	dm-ext/tnds.h dm-ext/tnds.c \
+	dm-ext/canon-events.h dm-ext/canon-events.c
 libdmsc_dmext_la_CFLAGS = $(AM_CFLAGS) $(LIBXML2_CFLAGS)
 libdmsc_dmext_la_LIBADD = $(LIBXML2_LIBS)
 
@@ -62,7 +63,17 @@ TESTS += dm-ext/test-tnds
 dm_ext_test_tnds_SOURCES = dm-ext/test-tnds.c
 dm_ext_test_tnds_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBXML2_CFLAGS) \
 	-DDMSC_DMEXT_VECTORS='"$(abs_top_srcdir)/dm-ext/vectors"'
-dm_ext_test_tnds_LDADD = libdmsc-dmext.la $(LIBXML2_LIBS) $(CHECK_LIBS)
+dm_ext_test_tnds_LDADD = libdmsc-dmext.la $(LIBXML2_LIBS) $(CHECK_LIBS) \
+# The event path of the canonical form (canon-events.c) against the tree
+# path it replaced, kept as the reference: every vector and seed input,
+# cut short and with bytes changed, and hand-made corner cases; same bytes
+# or the same refusal.
+check_PROGRAMS += dm-ext/test-canon-diff
+TESTS += dm-ext/test-canon-diff
+dm_ext_test_canon_diff_SOURCES = dm-ext/test-canon-diff.c
+dm_ext_test_canon_diff_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBXML2_CFLAGS) \
+	-DDMSC_DMEXT_VECTORS='"$(abs_top_srcdir)/dm-ext/vectors"'
+dm_ext_test_canon_diff_LDADD = libdmsc-dmext.la $(LIBXML2_LIBS) $(CHECK_LIBS)
 endif
 
 # The libFuzzer targets are built by hand with clang (see their header
@@ -70,6 +81,7 @@ endif
 EXTRA_DIST += \
 	dm-ext/CANON.md \
 	dm-ext/fuzz-canon.c \
+	dm-ext/fuzz-canon-diff.c \
 	dm-ext/fuzz-canon.dict \
 	dm-ext/corpus/canon/attrs.a.xml \
 	dm-ext/corpus/canon/attrs.b.xml \

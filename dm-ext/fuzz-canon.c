@@ -6,8 +6,8 @@
  * Build and run by hand (clang, Debian packages clang libclang-rt-14-dev):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined \
  *     $(pkg-config --cflags --libs libxml-2.0) dm-ext/fuzz-canon.c \
- *     dm-ext/canon.c dm-ext/dmmsg.c dm-ext/base64.c dm-ext/wbxml.c \
- *     dm-ext/wbxml-pages.c \
+ *     dm-ext/canon.c dm-ext/canon-events.c dm-ext/dmmsg.c dm-ext/base64.c \
+ *     dm-ext/wbxml.c dm-ext/wbxml-pages.c \
  *     -o /tmp/fuzz-canon
  *   mkdir -p /tmp/corpus-canon
  *   /tmp/fuzz-canon -max_total_time=600 -dict=dm-ext/fuzz-canon.dict \

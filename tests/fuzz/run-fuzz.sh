@@ -5,9 +5,9 @@
 # and p11 (tests/fuzz/fuzz-p11.c: random PKCS#11 call sequences on a
 # scratch card, the whole module compiled in; corpus tests/fuzz/corpus/p11).
 #
-#   tests/fuzz/run-fuzz.sh [TARGET...]      TARGET: wbxml, canon, wbxml-enc,
-#                                           profile, p11, tnds, dmcmd
-#                                           (default wbxml, canon)
+#   tests/fuzz/run-fuzz.sh [TARGET...]      TARGET: wbxml, canon, canon-diff,
+#                                           wbxml-enc, profile, p11, tnds, dmcmd
+#                                           (default wbxml, canon, canon-diff)
 #   FUZZ_SECONDS=600 tests/fuzz/run-fuzz.sh  a longer run by hand
 #
 # Each target is built from the sources in $DMSC_SRCDIR/dm-ext (clang -g -O1
@@ -88,8 +88,9 @@ sources() {
         tr ' ' '\n' <<<"$list" | grep '\.c$'
         ;;
     wbxml) echo "fuzz-wbxml.c wbxml.c wbxml-pages.c" ;;
-    canon) echo "fuzz-canon.c canon.c dmmsg.c base64.c wbxml.c wbxml-pages.c" ;;
-    wbxml-enc) echo "fuzz-wbxml-enc.c wbxml-enc.c canon.c dmmsg.c base64.c wbxml.c wbxml-pages.c" ;;
+    canon) echo "fuzz-canon.c canon.c canon-events.c dmmsg.c base64.c wbxml.c wbxml-pages.c" ;;
+    canon-diff) echo "fuzz-canon-diff.c canon.c canon-events.c dmmsg.c base64.c wbxml.c wbxml-pages.c" ;;
+    wbxml-enc) echo "fuzz-wbxml-enc.c wbxml-enc.c canon.c canon-events.c dmmsg.c base64.c wbxml.c wbxml-pages.c" ;;
     profile) echo "fuzz-profile.c profile/profile-read.c" ;;
     tnds) echo "fuzz-tnds.c mgmt-tree.c tnds-diff.c dmmsg.c base64.c wbxml.c wbxml-pages.c" ;;
     dmcmd) echo "fuzz-dmcmd.c dmcmd.c mgmt-tree.c dmmsg.c base64.c wbxml.c wbxml-pages.c" ;;
@@ -98,29 +99,30 @@ sources() {
 }
 
 # Seed corpus (dm-ext/corpus/NAME) and dictionary (dm-ext/NAME.dict) of each
-# target: the encoder's input is a DM message, as the canonicaliser's; p11
-# has its own corpus and no dictionary.
+# target: the encoder's input is a DM message, as the canonicaliser's, and
+# the differential target (event path against tree path) shares the
+# canonicaliser's; p11 has its own corpus and no dictionary.
 corpus_of() {
     case "$1" in
-    wbxml-enc) echo "$DMEXT/corpus/canon" ;;
+    wbxml-enc | canon-diff) echo "$DMEXT/corpus/canon" ;;
     p11) echo "$SRC/tests/fuzz/corpus/p11" ;;
     *) echo "$DMEXT/corpus/$1" ;;
     esac
 }
 dict_of() {
     case "$1" in
-    wbxml-enc) echo "$DMEXT/fuzz-canon.dict" ;;
+    wbxml-enc | canon-diff) echo "$DMEXT/fuzz-canon.dict" ;;
     p11) ;;
     *) echo "$DMEXT/fuzz-$1.dict" ;;
     esac
 }
 
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(wbxml canon)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(wbxml canon canon-diff)
 for t in "${TARGETS[@]}"; do
     case "$t" in
-    wbxml | canon | wbxml-enc | profile | p11 | tnds | dmcmd) ;;
-    *) die "unknown target '$t' (known: wbxml, canon, wbxml-enc, profile, p11, tnds, dmcmd)" ;;
+    wbxml | canon | canon-diff | wbxml-enc | profile | p11 | tnds | dmcmd) ;;
+    *) die "unknown target '$t' (known: wbxml, canon, canon-diff, wbxml-enc, profile, p11, tnds, dmcmd)" ;;
     esac
 done
 
