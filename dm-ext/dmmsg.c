@@ -23,7 +23,6 @@
  */
 #include "dmmsg.h"
 
-#include "base64.h"
 #include "wbxml.h"
 
 #include <stdarg.h>
@@ -626,6 +625,39 @@ static int parse_xml(const unsigned char *buf, size_t len,
 
 /* ---- WBXML ---- */
 
+/* The decoder's limits for a message's. */
+static void wbxml_limits(const dmsc_dm_limits *lim, dmsc_wbxml_limits *wl)
+{
+	dmsc_wbxml_limits_default(wl);
+	wl->max_input = lim->max_input;
+	wl->max_depth = lim->max_depth;
+	wl->max_elements = lim->max_elements;
+	/* Binary OPAQUE grows by a third as base64: let a message of
+	 * max_input bytes be all binary. */
+	if (wl->max_output < lim->max_input / 3 * 4 + 4)
+		wl->max_output = lim->max_input / 3 * 4 + 4;
+}
+
+/* A decoder failure as a reader status. */
+static int wbxml_status(int rc, const dmsc_wbxml_error *we,
+                        dmsc_dm_error *err)
+{
+	switch (rc) {
+	case DMSC_WBXML_UNSUPPORTED:
+		return dmsc_dm_fail(err, DMSC_DM_UNSUPPORTED, we->offset, 0,
+		                    "WBXML byte %zu: %s", we->offset, we->message);
+	case DMSC_WBXML_LIMIT:
+		return dmsc_dm_fail(err, DMSC_DM_LIMIT, we->offset, 0,
+		                    "WBXML byte %zu: %s", we->offset, we->message);
+	case DMSC_WBXML_NOMEM:
+		return dmsc_dm_fail(err, DMSC_DM_NOMEM, we->offset, 0,
+		                    "out of memory");
+	default:
+		return dmsc_dm_fail(err, DMSC_DM_MALFORMED, we->offset, 0,
+		                    "WBXML byte %zu: %s", we->offset, we->message);
+	}
+}
+
 static int parse_wbxml(const unsigned char *buf, size_t len,
                        const dmsc_dm_limits *lim, xmlDocPtr *out,
                        dmsc_dm_kind *kind, dmsc_dm_error *err)
@@ -636,31 +668,10 @@ static int parse_wbxml(const unsigned char *buf, size_t len,
 	xmlNodePtr root;
 	int rc, k;
 
-	dmsc_wbxml_limits_default(&wl);
-	wl.max_input = lim->max_input;
-	wl.max_depth = lim->max_depth;
-	wl.max_elements = lim->max_elements;
-	/* Binary OPAQUE grows by a third as base64: let a message of
-	 * max_input bytes be all binary. */
-	if (wl.max_output < lim->max_input / 3 * 4 + 4)
-		wl.max_output = lim->max_input / 3 * 4 + 4;
+	wbxml_limits(lim, &wl);
 	rc = dmsc_wbxml_decode(buf, len, &wl, &doc, &we);
-	switch (rc) {
-	case DMSC_WBXML_OK:
-		break;
-	case DMSC_WBXML_UNSUPPORTED:
-		return dmsc_dm_fail(err, DMSC_DM_UNSUPPORTED, we.offset, 0,
-		                    "WBXML byte %zu: %s", we.offset, we.message);
-	case DMSC_WBXML_LIMIT:
-		return dmsc_dm_fail(err, DMSC_DM_LIMIT, we.offset, 0,
-		                    "WBXML byte %zu: %s", we.offset, we.message);
-	case DMSC_WBXML_NOMEM:
-		return dmsc_dm_fail(err, DMSC_DM_NOMEM, we.offset, 0,
-		                    "out of memory");
-	default:
-		return dmsc_dm_fail(err, DMSC_DM_MALFORMED, we.offset, 0,
-		                    "WBXML byte %zu: %s", we.offset, we.message);
-	}
+	if (rc != DMSC_WBXML_OK)
+		return wbxml_status(rc, &we, err);
 	root = xmlDocGetRootElement(doc);
 	k = root_kind(root->name, root->ns != NULL ? root->ns->href : NULL);
 	if (k == 0) {
@@ -715,113 +726,69 @@ int dmsc_dm_parse(const unsigned char *buf, size_t len,
 
 /* ---- Reading as events ---- */
 
-/* One WBXML element's attributes as events (WBXML has no prefixes and
- * gives attributes no namespace). */
-static int wbxml_start(const xmlNode *el, const dmsc_dm_events *ev, void *ctx)
-{
-	dmsc_dm_attr attrs[16], *a = attrs;
-	xmlChar *values[16] = { 0 }, **v = values;
-	size_t n = 0, i = 0;
-	int rc;
+/* WBXML events pass through here first: the root must be a DM
+ * document's, as parse_wbxml() checks on the tree. */
+struct wbxml_root_check {
+	const dmsc_dm_events *ev;
+	void *ctx;
+	bool seen;
+	int kind;
+	int status;               /* the root's refusal */
+	dmsc_dm_error *err;
+};
 
-	for (const xmlAttr *p = el->properties; p != NULL; p = p->next)
-		n++;
-	if (n > 16) {
-		a = xmlMalloc(n * sizeof *a);
-		v = xmlMalloc(n * sizeof *v);
-		if (a == NULL || v == NULL) {
-			xmlFree(a == attrs ? NULL : a);
-			xmlFree(v == values ? NULL : v);
-			return DMSC_DM_NOMEM;
+static int check_start(void *ctx, const char *local, const char *prefix,
+                       const char *uri, const dmsc_dm_attr *attrs, size_t n,
+                       int line)
+{
+	struct wbxml_root_check *w = ctx;
+
+	if (!w->seen) {
+		w->seen = true;
+		w->kind = root_kind((const xmlChar *)local, (const xmlChar *)uri);
+		if (w->kind == 0) {
+			w->status = refuse_root(w->err, 0, 0,
+			                        (const xmlChar *)local,
+			                        (const xmlChar *)uri);
+			return 1;
 		}
-		memset(v, 0, n * sizeof *v);
 	}
-	rc = DMSC_DM_OK;
-	for (const xmlAttr *p = el->properties; p != NULL; p = p->next, i++) {
-		v[i] = p->children != NULL
-		       ? xmlNodeListGetString(el->doc, p->children, 1)
-		       : xmlStrdup((const xmlChar *)"");
-		if (v[i] == NULL) {
-			rc = DMSC_DM_NOMEM;
-			break;
-		}
-		a[i] = (dmsc_dm_attr){ .local = (const char *)p->name,
-		                       .value = v[i],
-		                       .len = (size_t)xmlStrlen(v[i]) };
-	}
-	if (rc == DMSC_DM_OK && ev->start(ctx, (const char *)el->name, NULL,
-	                                  el->ns != NULL
-	                                  ? (const char *)el->ns->href : NULL,
-	                                  a, n, 0) != 0)
-		rc = DMSC_DM_SINK;
-	for (i = 0; i < n; i++)
-		xmlFree(v[i]);
-	if (a != attrs) {
-		xmlFree(a);
-		xmlFree(v);
-	}
-	return rc;
+	return w->ev->start(w->ctx, local, prefix, uri, attrs, n, line);
 }
 
-/* A text node as an event: on an element marked binary, the OPAQUE's
- * bytes (the decoder's base64 of them, decoded). */
-static int wbxml_text(const xmlNode *t, const dmsc_dm_events *ev, void *ctx)
+static int check_text(void *ctx, const unsigned char *s, size_t n, bool opaque)
 {
-	size_t len = (size_t)xmlStrlen(t->content), n, bad;
-	unsigned char *bytes;
-	int rc;
+	struct wbxml_root_check *w = ctx;
 
-	if (!dmsc_wbxml_is_binary(t->parent))
-		return ev->text(ctx, t->content, len, false) != 0 ? DMSC_DM_SINK
-		                                                  : DMSC_DM_OK;
-	bytes = xmlMallocAtomic(len / 4 * 3 + 1);
-	if (bytes == NULL)
-		return DMSC_DM_NOMEM;
-	if (!dmsc_base64_decode((const char *)t->content, len, false, bytes, &n,
-	                        &bad))
-		rc = DMSC_DM_MALFORMED;   /* the decoder wrote it: never */
-	else
-		rc = ev->text(ctx, bytes, n, true) != 0 ? DMSC_DM_SINK
-		                                        : DMSC_DM_OK;
-	xmlFree(bytes);
-	return rc;
+	return w->ev->text(w->ctx, s, n, opaque);
 }
 
-/* Walk the decoded WBXML tree in document order as events. */
-static int wbxml_events(xmlDocPtr doc, const dmsc_dm_events *ev, void *ctx,
-                        dmsc_dm_error *err)
+static int check_end(void *ctx)
 {
-	xmlNodePtr top = (xmlNodePtr)doc, n = doc->children;
-	int rc = DMSC_DM_OK;
+	struct wbxml_root_check *w = ctx;
 
-	while (rc == DMSC_DM_OK && n != NULL) {
-		if (n->type == XML_ELEMENT_NODE) {
-			rc = wbxml_start(n, ev, ctx);
-			if (rc == DMSC_DM_OK && n->children != NULL) {
-				n = n->children;
-				continue;
-			}
-			if (rc == DMSC_DM_OK && ev->end(ctx) != 0)
-				rc = DMSC_DM_SINK;
-		} else if (n->type == XML_TEXT_NODE) {
-			rc = wbxml_text(n, ev, ctx);
-		}
-		while (rc == DMSC_DM_OK && n != top && n->next == NULL) {
-			n = n->parent;
-			if (n != top && ev->end(ctx) != 0)
-				rc = DMSC_DM_SINK;
-		}
-		if (n == top)
-			break;
-		n = n->next;
-	}
-	if (rc == DMSC_DM_SINK)
-		return DMSC_DM_OK;   /* the consumer failed: it knows why */
-	if (rc != DMSC_DM_OK)
-		return dmsc_dm_fail(err, rc, DMSC_DM_NO_OFFSET, 0,
-		                    rc == DMSC_DM_NOMEM ? "out of memory"
-		                                        : "WBXML binary text "
-		                                          "is not base64");
+	return w->ev->end(w->ctx);
+}
+
+static int read_wbxml(const unsigned char *buf, size_t len,
+                      const dmsc_dm_limits *lim, const dmsc_dm_events *ev,
+                      void *ctx, dmsc_dm_kind *kind, dmsc_dm_error *err)
+{
+	static const dmsc_dm_events checked = { check_start, check_text,
+	                                        check_end };
+	struct wbxml_root_check w = { .ev = ev, .ctx = ctx, .err = err };
+	dmsc_wbxml_limits wl;
+	dmsc_wbxml_error we;
+	int rc;
+
+	wbxml_limits(lim, &wl);
+	rc = dmsc_wbxml_decode_events(buf, len, &wl, &checked, &w, &we);
+	if (rc != DMSC_WBXML_OK)
+		return wbxml_status(rc, &we, err);
+	if (w.status != DMSC_DM_OK)
+		return w.status;
+	if (kind != NULL)
+		*kind = (dmsc_dm_kind)w.kind;
 	return DMSC_DM_OK;
 }
 
@@ -830,8 +797,6 @@ int dmsc_dm_read(const unsigned char *buf, size_t len,
                  void *ctx, dmsc_dm_kind *kind, dmsc_dm_error *err)
 {
 	dmsc_dm_limits lim;
-	xmlDocPtr doc = NULL;
-	int rc;
 
 	if (err != NULL) {
 		err->offset = DMSC_DM_NO_OFFSET;
@@ -850,11 +815,7 @@ int dmsc_dm_read(const unsigned char *buf, size_t len,
 	case DMSC_DM_XML:
 		return parse_xml(buf, len, &lim, NULL, ev, ctx, kind, err);
 	case DMSC_DM_WBXML:
-		rc = parse_wbxml(buf, len, &lim, &doc, kind, err);
-		if (rc == DMSC_DM_OK)
-			rc = wbxml_events(doc, ev, ctx, err);
-		xmlFreeDoc(doc);
-		return rc;
+		return read_wbxml(buf, len, &lim, ev, ctx, kind, err);
 	default:
 		return dmsc_dm_fail(err, DMSC_DM_UNSUPPORTED, 0, 0,
 		                    "expected a DM message as XML (starting with "

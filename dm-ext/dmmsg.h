@@ -31,6 +31,8 @@
 
 #include <libxml/tree.h>
 
+#include "dmevents.h"
+
 /* How a buffer is represented, by a sniff of its first bytes. */
 typedef enum dmsc_dm_repr {
 	DMSC_DM_OPAQUE = 0,   /* neither: a firmware package, any other data */
@@ -133,36 +135,6 @@ int dmsc_dm_parse(const unsigned char *buf, size_t len,
  * the streaming canonicaliser (canon-events.c) takes.  Comments,
  * processing instructions and the DOCTYPE give no event; CDATA is text.
  * Strings passed are valid until dmsc_dm_read() returns. */
-typedef struct dmsc_dm_attr {
-	const char *local;
-	const char *prefix;          /* NULL: none */
-	const char *uri;             /* NULL: no namespace */
-	const unsigned char *value;  /* len bytes, as read (references
-	                                replaced, attribute-value
-	                                normalisation done) */
-	size_t len;
-} dmsc_dm_attr;
-
-/* Each callback returns 0 to go on; anything else means the consumer has
- * failed (it keeps its own error).  The reader then makes no more calls
- * but reads on to the end, so that an error of the input itself (not
- * well-formed, a limit) is what dmsc_dm_read() reports, as
- * dmsc_dm_parse() would: the consumer's error comes second. */
-typedef struct dmsc_dm_events {
-	/* An element starts: local name, prefix (NULL: none), namespace
-	 * (NULL: none), its attributes (not namespace declarations) and the
-	 * line of its start tag (XML; 0 for WBXML), for errors. */
-	int (*start)(void *ctx, const char *local, const char *prefix,
-	             const char *uri, const dmsc_dm_attr *attrs, size_t n,
-	             int line);
-	/* Text of the element now open, in pieces: adjacent pieces are one
-	 * text.  opaque: the raw bytes of a WBXML binary OPAQUE (one piece,
-	 * the only text of its element), else UTF-8 characters. */
-	int (*text)(void *ctx, const unsigned char *s, size_t n, bool opaque);
-	/* The element open last ends. */
-	int (*end)(void *ctx);
-} dmsc_dm_events;
-
 /* Read buf (XML or WBXML, as dmsc_dm_parse()) into ev's calls.  Returns
  * DMSC_DM_OK when the input was read in full and is a DM document, else
  * the reader's status and *err; a consumer failure is not reported here

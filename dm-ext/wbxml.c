@@ -65,7 +65,8 @@ struct header {
  * OPAQUE, if any, is its only text: no strings and no second one (see
  * note_string() and binary_opaque()). */
 struct frame {
-	xmlNodePtr element;
+	xmlNodePtr element;        /* the tree's node (NULL with events) */
+	const char *name;
 	xmlNsPtr ns;               /* its default namespace, inherited below */
 	bool is_data;              /* SyncML <Data>: OPAQUE may be WBXML */
 	bool has_binary;           /* a binary OPAQUE came, at binary_at */
@@ -93,6 +94,15 @@ struct parser {
 	size_t embedded;           /* embedded documents now being decoded */
 	struct textbuf text;       /* content text not yet in the tree */
 	struct textbuf value;      /* the attribute value being read */
+	/* Decoding into events (dmsc_wbxml_decode_events()) instead of a
+	 * tree: the consumer, which gets no more calls once it failed. */
+	const dmsc_dm_events *ev;
+	void *ev_ctx;
+	bool ev_stopped;
+	struct textbuf names;      /* one element's attribute names (const
+	                              char pointers) and values */
+	struct textbuf values;     /* (NUL-separated), until its start */
+	size_t nattrs;
 };
 
 struct document {
@@ -642,6 +652,13 @@ static int flush_text(struct parser *p, size_t offset)
 
 	if (p->text.len == 0 || top == NULL)
 		return 0;
+	if (p->ev != NULL) {
+		if (!p->ev_stopped &&
+		    p->ev->text(p->ev_ctx, p->text.data, p->text.len, false) != 0)
+			p->ev_stopped = true;
+		p->text.len = 0;
+		return 0;
+	}
 	if (p->text.len > INT_MAX)
 		return fail(p, DMSC_WBXML_LIMIT, offset,
 		            "a text node longer than libxml2 takes (%d bytes)",
@@ -712,9 +729,38 @@ static int read_literal_name(struct parser *p, struct document *d,
 	return 0;
 }
 
+/* With events: the attribute kept until the start tag is complete: its
+ * name (a pointer into the string table, which outlives the decoding, as
+ * the consumer may keep it) and its value followed by a NUL. */
+static int keep_attribute(struct parser *p, const char *name, size_t name_at)
+{
+	const char **names = (const char **)(void *)p->names.data;
+	int rc;
+
+	for (size_t i = 0; i < p->nattrs; i++)
+		if (strcmp(names[i], name) == 0)
+			return fail(p, DMSC_WBXML_MALFORMED, name_at,
+			            "duplicate attribute \"%.40s\"", name);
+	/* Names and values were charged to the budget when read; these
+	 * copies are bookkeeping and are not charged again. */
+	p->output_left += sizeof name + p->value.len + 1;
+	rc = textbuf_append(p, &p->names, &name, sizeof name, name_at);
+	if (rc == 0)
+		rc = textbuf_append(p, &p->values, p->value.len > 0
+		                    ? p->value.data : (const unsigned char *)"",
+		                    p->value.len + 1, name_at);
+	if (rc != 0)
+		return rc;
+	p->nattrs++;
+	p->value.len = 0;
+	return 0;
+}
+
 static int set_attribute(struct parser *p, xmlNodePtr element,
                          const char *name, size_t name_at)
 {
+	if (p->ev != NULL)
+		return keep_attribute(p, name, name_at);
 	/* An empty value is no text child at all (libxml2 reads it as ""),
 	 * so every text child asked for can be checked. */
 	const xmlChar *value = p->value.len > 0 ? p->value.data : NULL;
@@ -907,6 +953,57 @@ static int check_element_limits(struct parser *p, size_t offset)
 	return 0;
 }
 
+static int push_frame(struct parser *p, const struct frame *f, size_t offset);
+
+/* With events: read the attributes, then the start (and, for an element
+ * without content, its end) go to the consumer. */
+static int start_event(struct parser *p, struct document *d, uint8_t tok,
+                       const struct dmsc_wbxml_page *page, struct frame *f,
+                       size_t offset)
+{
+	dmsc_dm_attr small[8], *attrs = small;
+	int rc = 0;
+
+	p->names.len = p->values.len = 0;
+	p->nattrs = 0;
+	if (tok & WBXML_TAG_HAS_ATTRS)
+		rc = read_attributes(p, d, NULL);
+	if (rc == 0 && p->nattrs > sizeof small / sizeof small[0]) {
+		attrs = xmlMalloc(p->nattrs * sizeof *attrs);
+		if (attrs == NULL)
+			rc = fail_nomem(p, offset);
+	}
+	if (rc == 0 && !p->ev_stopped) {
+		const char **names = (const char **)(void *)p->names.data;
+		size_t value_at = 0;
+
+		for (size_t i = 0; i < p->nattrs; i++) {
+			const unsigned char *av = p->values.data + value_at;
+			size_t vlen = strlen((const char *)av);
+
+			attrs[i] = (dmsc_dm_attr){ .local = names[i], .value = av,
+			                           .len = vlen };
+			value_at += vlen + 1;
+		}
+		if (p->ev->start(p->ev_ctx, f->name, NULL, page->ns, attrs,
+		                 p->nattrs, 0) != 0)
+			p->ev_stopped = true;
+	}
+	if (attrs != small)
+		xmlFree(attrs);
+	if (rc != 0)
+		return rc;
+	if (!(tok & WBXML_TAG_HAS_CONTENT)) {
+		if (!p->ev_stopped && p->ev->end(p->ev_ctx) != 0)
+			p->ev_stopped = true;
+		return 0;
+	}
+	f->is_data = (tok & WBXML_TAG_ID_MASK) != WBXML_TOK_LITERAL &&
+	             page->data_tag != 0 &&
+	             (tok & WBXML_TAG_ID_MASK) == page->data_tag;
+	return push_frame(p, f, offset);
+}
+
 /* A tag token: create the element, attach it, read its attributes, and
  * open it if content follows. */
 static int start_element(struct parser *p, struct document *d, uint8_t tok,
@@ -928,6 +1025,9 @@ static int start_element(struct parser *p, struct document *d, uint8_t tok,
 		rc = check_element_limits(p, offset);
 	if (rc != 0)
 		return rc;
+	f.name = name;
+	if (p->ev != NULL)
+		return start_event(p, d, tok, page, &f, offset);
 	f.element = xmlNewDocNode(p->doc, NULL, (const xmlChar *)name, NULL);
 	if (f.element != NULL && f.element->name == NULL) {
 		xmlFreeNode(f.element);
@@ -973,7 +1073,7 @@ static int note_string(struct parser *p, struct frame *top, uint8_t tok,
 		            "%s in <%.40s>, which holds a binary OPAQUE (byte "
 		            "%zu): strings and binary data do not mix in one "
 		            "element", token_name(tok, buf),
-		            (const char *)top->element->name, top->binary_at);
+		            top->name, top->binary_at);
 	if (!top->has_string) {
 		top->has_string = true;
 		top->string_at = offset;
@@ -994,15 +1094,29 @@ static int binary_opaque(struct parser *p, struct frame *top,
 		return fail(p, DMSC_WBXML_UNSUPPORTED, tok_at,
 		            "second binary OPAQUE in <%.40s> (the first at byte "
 		            "%zu): an element holds at most one",
-		            (const char *)top->element->name, top->binary_at);
+		            top->name, top->binary_at);
 	if (top->has_string)
 		return fail(p, DMSC_WBXML_UNSUPPORTED, tok_at,
 		            "binary OPAQUE in <%.40s>, which holds a string (byte "
 		            "%zu): strings and binary data do not mix in one "
-		            "element", (const char *)top->element->name,
-		            top->string_at);
+		            "element", top->name, top->string_at);
 	top->has_binary = true;
 	top->binary_at = tok_at;
+	if (p->ev != NULL) {
+		/* The bytes themselves; the budget is charged as for the
+		 * base64 the tree holds, so both modes stop at one limit. */
+		size_t groups = n / 3 + (n % 3 != 0);
+
+		if (groups * 4 > p->output_left)
+			return fail(p, DMSC_WBXML_LIMIT, data_at,
+			            "decoded text would exceed max_output (%zu "
+			            "bytes)", p->lim.max_output);
+		p->output_left -= groups * 4;
+		if (n > 0 && !p->ev_stopped &&
+		    p->ev->text(p->ev_ctx, data, n, true) != 0)
+			p->ev_stopped = true;
+		return 0;
+	}
 	top->element->_private = &binary_mark;
 	return append_base64(p, &p->text, data, n, data_at);
 }
@@ -1041,6 +1155,9 @@ static int end_element(struct parser *p, size_t offset)
 
 	if (rc == 0)
 		p->depth--;
+	if (rc == 0 && p->ev != NULL && !p->ev_stopped &&
+	    p->ev->end(p->ev_ctx) != 0)
+		p->ev_stopped = true;
 	return rc;
 }
 
@@ -1222,6 +1339,41 @@ done:
 		xmlFreeDoc(p.doc);
 	else
 		*out = p.doc;
+	return rc;
+}
+
+int dmsc_wbxml_decode_events(const unsigned char *buf, size_t len,
+                             const dmsc_wbxml_limits *lim,
+                             const dmsc_dm_events *ev, void *ctx,
+                             dmsc_wbxml_error *err)
+{
+	struct parser p = { .err = err, .status = DMSC_WBXML_OK, .ev = ev,
+	                    .ev_ctx = ctx };
+	int rc;
+
+	if (err != NULL) {
+		err->offset = 0;
+		err->message[0] = '\0';
+	}
+	effective_limits(lim, &p.lim);
+	p.output_left = p.lim.max_output;
+	if (ev == NULL || (buf == NULL && len != 0))
+		rc = fail(&p, DMSC_WBXML_MALFORMED, 0,
+		          "no input or no consumer given");
+	else if (len > p.lim.max_input)
+		rc = fail(&p, DMSC_WBXML_LIMIT, p.lim.max_input,
+		          "input of %zu bytes is larger than max_input (%zu)",
+		          len, p.lim.max_input);
+	else
+		rc = decode_document(&p, buf != NULL ? buf : (const uint8_t *)"",
+		                     len, 0, NULL, NULL);
+	xmlFree(p.stack);
+	if (p.text.data != NULL)
+		explicit_bzero(p.text.data, p.text.cap);
+	xmlFree(p.text.data);
+	xmlFree(p.value.data);
+	xmlFree(p.names.data);
+	xmlFree(p.values.data);
 	return rc;
 }
 

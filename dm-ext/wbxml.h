@@ -51,6 +51,8 @@
 
 #include <libxml/tree.h>
 
+#include "dmevents.h"
+
 /* Bounds on the work one decode may do.  Zero in any field means "use the
  * default" (dmsc_wbxml_limits_default()). */
 typedef struct dmsc_wbxml_limits {
@@ -109,6 +111,18 @@ bool dmsc_wbxml_looks_like(const unsigned char *buf, size_t len);
 int dmsc_wbxml_decode(const unsigned char *buf, size_t len,
                       const dmsc_wbxml_limits *lim, xmlDocPtr *out,
                       dmsc_wbxml_error *err);
+
+/* The same decoding, with the same checks, limits and errors, into a
+ * consumer's calls instead of a tree (dmevents.h): each element's start
+ * with its code page's namespace and no prefix, its text (STR_I, STR_T and
+ * ENTITY pieces, merged), a binary OPAQUE as its raw bytes (opaque true:
+ * no base64 round trip), its end; a WBXML document in an OPAQUE <Data>
+ * continues inside that Data.  The consumer failing stops the calls, not
+ * the decoding: the return value is the decoder's own verdict. */
+int dmsc_wbxml_decode_events(const unsigned char *buf, size_t len,
+                             const dmsc_wbxml_limits *lim,
+                             const dmsc_dm_events *ev, void *ctx,
+                             dmsc_wbxml_error *err);
 
 /* True if element's text came from an OPAQUE that was not WBXML, i.e. is
  * the base64 of the original bytes (see "The binary mark" above). */
