@@ -3,12 +3,15 @@
 #
 # libdmsc-dmext.la: the WBXML decoder for OMA DM messages (dm-ext/WBXML.md)
 # and its encoder (the same code-page tables, wbxml-pages.c),
-# the DM message reader and the canonical form (dm-ext/CANON.md).
+# the DM message reader and the canonical form (dm-ext/CANON.md): written
+# from the reader's events (canon-events.c), with the tree path (canon.c)
+# kept as the reference the differential test and fuzzer compare with.
 noinst_LTLIBRARIES += libdmsc-dmext.la
 libdmsc_dmext_la_SOURCES = dm-ext/wbxml.h dm-ext/wbxml.c \
 	dm-ext/wbxml-pages.h dm-ext/wbxml-pages.c \
 	dm-ext/wbxml-enc.h dm-ext/wbxml-enc.c \
 	dm-ext/base64.h dm-ext/base64.c \
+	dm-ext/dmevents.h \
 	dm-ext/dmmsg.h dm-ext/dmmsg.c \
 	dm-ext/canon.h dm-ext/canon.c \
 	dm-ext/tnds.h dm-ext/tnds.c \
@@ -63,7 +66,8 @@ TESTS += dm-ext/test-tnds
 dm_ext_test_tnds_SOURCES = dm-ext/test-tnds.c
 dm_ext_test_tnds_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBXML2_CFLAGS) \
 	-DDMSC_DMEXT_VECTORS='"$(abs_top_srcdir)/dm-ext/vectors"'
-dm_ext_test_tnds_LDADD = libdmsc-dmext.la $(LIBXML2_LIBS) $(CHECK_LIBS) \
+dm_ext_test_tnds_LDADD = libdmsc-dmext.la $(LIBXML2_LIBS) $(CHECK_LIBS)
+
 # The event path of the canonical form (canon-events.c) against the tree
 # path it replaced, kept as the reference: every vector and seed input,
 # cut short and with bytes changed, and hand-made corner cases; same bytes

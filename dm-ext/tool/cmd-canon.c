@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,9 +30,17 @@
 /* Enough of the output for the first start tag and its xmlns. */
 #define HEAD_MAX 512u
 
-/* Where the canonical bytes go: to stdout, or into the hash. */
+/* Where the canonical bytes go: to stdout, or into the hash.  The
+ * canonical form of a DM message is written as it is made, so a message
+ * refused late would leave part of it behind: it is kept here and goes to
+ * stdout only once the whole message was accepted (the message itself is
+ * held until then anyway, at most 16 MiB).  Opaque input goes straight
+ * through. */
 struct canon_out {
 	EVP_MD_CTX *md;             /* --digest; NULL: write to stdout */
+	const dmsc_canon_stream *stream;
+	unsigned char *kept;        /* a DM message's form, not yet written */
+	size_t kept_len, kept_cap;
 	unsigned long long bytes;
 	char head[HEAD_MAX];        /* the first bytes, to name the kind */
 	size_t head_len;
@@ -56,6 +65,28 @@ static int canon_sink(void *ctx, const unsigned char *data, size_t len)
 			o->digest_failed = true;
 			return 1;
 		}
+		return 0;
+	}
+	if (dmsc_canon_stream_repr(o->stream) != DMSC_DM_OPAQUE) {
+		if (len > o->kept_cap - o->kept_len) {
+			size_t cap = o->kept_cap == 0 ? READ_CHUNK : o->kept_cap;
+			unsigned char *grown;
+
+			while (cap - o->kept_len < len) {
+				if (cap > SIZE_MAX / 2)
+					return 1;
+				cap *= 2;
+			}
+			grown = realloc(o->kept, cap);
+			if (grown == NULL) {
+				o->write_errno = ENOMEM;
+				return 1;
+			}
+			o->kept = grown;
+			o->kept_cap = cap;
+		}
+		memcpy(o->kept + o->kept_len, data, len);
+		o->kept_len += len;
 		return 0;
 	}
 	if (fwrite(data, 1, len, stdout) != len) {
@@ -258,6 +289,7 @@ static int canon(const char *path, const dmsc_canon_select *sel,
 		dmsc_error("%s: out of memory", name);
 		goto done;
 	}
+	out.stream = s;
 	status = feed(fd, s, &err, &read_errno);
 	if (status == READ_FAILED) {
 		dmsc_error("%s: cannot read: %s", name, strerror(read_errno));
@@ -272,7 +304,9 @@ static int canon(const char *path, const dmsc_canon_select *sel,
 		goto done;
 	}
 	/* Flush here, not at exit, so a full disk is named with the file. */
-	if (fflush(stdout) != 0) {
+	if ((out.kept_len > 0 &&
+	     fwrite(out.kept, 1, out.kept_len, stdout) != out.kept_len) ||
+	    fflush(stdout) != 0) {
 		dmsc_error("%s: cannot write the canonical form: %s", name,
 		           strerror(errno));
 		goto done;
@@ -282,6 +316,7 @@ static int canon(const char *path, const dmsc_canon_select *sel,
 	rc = DMSC_EXIT_OK;
 done:
 	dmsc_canon_stream_free(s);
+	free(out.kept);
 	EVP_MD_CTX_free(out.md);
 	if (fd != STDIN_FILENO)
 		close(fd);
