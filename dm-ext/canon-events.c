@@ -523,18 +523,20 @@ static uint8_t ns_lookup(const char *uri)
 
 static uint8_t name_lookup(const char *local)
 {
-	static const struct { const char *s; uint8_t id; } names[] = {
-		{ "Data", N_DATA }, { "Item", N_ITEM }, { "Meta", N_META },
-		{ "Format", N_FORMAT }, { "MetInf", N_METINF },
-		{ "Value", N_VALUE }, { "Node", N_NODE },
-		{ "RTProperties", N_RTPROPS }, { "b64", N_B64 },
-		{ "bin", N_BIN }, { "CmdID", N_CMDID }, { "Atomic", N_ATOMIC },
-		{ "Sequence", N_SEQUENCE }, { "SyncBody", N_SYNCBODY },
-		{ "SyncML", N_SYNCML },
+	static const struct { const char *s; size_t len; uint8_t id; } names[] = {
+		{ "Data", 4, N_DATA }, { "Item", 4, N_ITEM },
+		{ "Meta", 4, N_META }, { "Node", 4, N_NODE },
+		{ "Format", 6, N_FORMAT }, { "MetInf", 6, N_METINF },
+		{ "Atomic", 6, N_ATOMIC }, { "SyncML", 6, N_SYNCML },
+		{ "Value", 5, N_VALUE }, { "CmdID", 5, N_CMDID },
+		{ "RTProperties", 12, N_RTPROPS }, { "b64", 3, N_B64 },
+		{ "bin", 3, N_BIN }, { "Sequence", 8, N_SEQUENCE },
+		{ "SyncBody", 8, N_SYNCBODY },
 	};
+	size_t len = strlen(local);
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (strcmp(local, names[i].s) == 0)
+		if (names[i].len == len && memcmp(local, names[i].s, len) == 0)
 			return names[i].id;
 	return N_OTHER;
 }
