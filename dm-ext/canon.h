@@ -45,10 +45,10 @@ typedef int (*dmsc_canon_sink)(void *ctx, const unsigned char *data,
 
 /* Canonicalise buf with the default limits.  sel may be NULL (the whole
  * message); err may be NULL.  Returns DMSC_DM_OK or a negative
- * dmsc_dm_status; on failure the sink may have had part of the output (for
- * XML and WBXML nothing is written before the whole message has been read
- * and normalised, so only a sink or memory failure leaves a partial
- * output).  Opaque input with a unit other than the message is refused. */
+ * dmsc_dm_status; on failure the sink may have had part of the output
+ * (the form is written as it is made, in pieces of up to 64 KiB), which
+ * the caller discards.  Opaque input with a unit other than the message is
+ * refused.  Written from the reader's events (canon-events.h). */
 int dmsc_canon(const unsigned char *buf, size_t len,
                const dmsc_canon_select *sel, dmsc_canon_sink sink, void *ctx,
                dmsc_dm_error *err);
