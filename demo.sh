@@ -3,7 +3,8 @@
 # card (examples/demo-card/profile.xml) into a temporary card store with
 # `dmsc personalise`, shows it with `dmsc status` and with the plain
 # PKCS#11 tool pkcs11-tool, reads a Management Object and the DM bootstrap
-# back, and runs the personalisation again (nothing is duplicated).  Then
+# back, exports what the bootstrap sets up (`dmsc bootstrap export`), and
+# runs the personalisation again (nothing is duplicated).  Then
 # firmware approval (dm-ext/APPROVAL.md): the MA, a SoftHSM token made on
 # the spot, signs a FUMO message naming a package; the device approves it
 # on the card; a tampered package is rejected; with policy "ask" a scripted
@@ -63,6 +64,12 @@ else
     echo "error: the bootstrap on the card does not decode to bootstrap.xml's canonical form" >&2
     exit 1
 fi
+
+step "dmsc bootstrap export: the management tree (TNDS) and the DM account the card's bootstrap sets up, as a DM client takes them over:"
+"$DMSC" bootstrap export --tnds "$STORE/bootstrap-tree.xml" --accounts "$STORE/accounts.json"
+cat "$STORE/accounts.json"
+sed -n '1,12p' "$STORE/bootstrap-tree.xml"
+echo "    ..."
 
 step "dmsc personalise again: everything is kept, nothing is duplicated."
 "$DMSC" personalise "$PROFILE"
