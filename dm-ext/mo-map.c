@@ -230,7 +230,9 @@ int dmsc_mo_plan(const dmsc_tnds *before, const dmsc_tnds *after,
 	     c = c->next)
 		rc = place(&p, c, 1);
 	if (rc == DMSC_TNDS_OK) {
-		qsort(p.a, p.n, sizeof *p.a, cmp_action);
+		/* No actions: p.a is NULL, which qsort may not be given. */
+		if (p.n > 1)
+			qsort(p.a, p.n, sizeof *p.a, cmp_action);
 		*actions = p.a;
 		*n = p.n;
 		p.a = NULL;
