@@ -1185,6 +1185,10 @@ int dmsc_canon_stream_update(dmsc_canon_stream *s, const unsigned char *buf,
 	}
 	if (s->status != DMSC_DM_OK)
 		return stream_failed(s, err);
+	/* An empty part changes nothing; buf may be NULL (C_DigestUpdate
+	 * with NULL, 0), and NULL + 0 is undefined (fuzz-p11, UBSan). */
+	if (len == 0)
+		return DMSC_DM_OK;
 	if (s->repr < 0) {
 		/* Take only what the sniff may need, then decide. */
 		size_t room = DMSC_DM_SNIFF_MAX - s->len;
