@@ -13,13 +13,15 @@
 # runs out of tree in $ASAN_BUILD/obj with gcc -fsanitize=address,undefined
 # -fno-sanitize-recover=all, and `make check` runs there. Our programs (the
 # module, the dmsc tool, the test drivers, the unit tests) are instrumented.
-# The outside tools that load the module (pkcs11-tool, p11tool, openssl)
-# are not, so they are reached through wrappers in $ASAN_BUILD/preload-bin
+# The outside tools that load the module (pkcs11-tool, p11tool, openssl,
+# NSS's modutil and certutil, p11-kit's server, Java's java, keytool and
+# jarsigner (SunPKCS11), Python with PyKCS11) are
+# not, so they are reached through wrappers in $ASAN_BUILD/preload-bin
 # (first in PATH) that start them with the ASan runtime preloaded
 # (LD_PRELOAD=$(gcc -print-file-name=libasan.so)) and leak detection off
 # (their own leaks would drown ours; our programs look for leaks); the
-# shell, sed, grep... run as usual. The p11-kit command's tests are left
-# out (see SKIPPED below): the last line says so.
+# shell, sed, grep... run as usual. A few tests are left out (see SKIPPED
+# below, each with its reason): the last line says so.
 #
 # Every sanitizer report (ASan, UBSan, LSan) is written to a file under
 # $ASAN_BUILD/reports (log_path), so a report counts even when the test that
@@ -37,22 +39,31 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${ASAN_BUILD:-$SRC/_build-asan}
 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 # The outside programs that dlopen the module in the tests.
-WRAPPED="pkcs11-tool p11tool openssl"
-# Left out of this run: the tests of the p11-kit command (list-modules,
-# server). Debian 12's p11-kit hangs at exit with the ASan runtime
-# preloaded, whatever modules it loads (LD_PRELOAD=$(gcc
-# -print-file-name=libasan.so) p11-kit list-modules never returns), and
-# without the runtime it cannot load the ASan module. They run in the
-# in-tree pass.
-# Also left out, until their tools are wrapped too: tests whose programs
-# load the module from outside this script's wrappers: NSS's modutil and
-# certutil, Java's keytool, Python's PyKCS11, p11-kit's RPC server
-# (test-approve), and GnuTLS's certtool, which like p11-kit never exits
-# with the runtime preloaded (test-interop-gnutls). They run in the in-tree
-# pass.
+WRAPPED="pkcs11-tool p11tool openssl modutil certutil p11-kit java keytool jarsigner"
+# And Debian's /usr/bin/python3 (PyKCS11 is installed for it only), not put
+# in PATH, where it would replace the python3 every other script runs:
+# test-interop-python.sh is pointed at it through DMSC_PYTHON.
+PYTHON=/usr/bin/python3
+# Left out of this run (they run in the in-tree pass):
+#  - test-p11-kit (p11-kit list-modules, the registered modules) and
+#    test-interop-gnutls (certtool): with the runtime preloaded these
+#    never return. Both hang in glibc's __libc_setlocale_lock, whose reader count gdb shows at -1 (__readers
+#    0xfffffffa: one read-unlock more than read-locks, WRLOCKED set), so
+#    the next write lock waits forever: p11-kit list-modules (and p11tool
+#    --list-tokens) in newlocale() from p11-kit-trust.so's constructor, when
+#    p11-kit loads the registered modules; certtool in freelocale() from
+#    libp11-kit's destructor at exit. p11-kit server --provider (test-approve)
+#    loads no registered module and is killed, so it is wrapped and runs.
+#    LC_ALL=C does not help; who unlocks once too often is not yet found.
+#  - test-p11-kit-remote: it runs with p11-kit wrapped, but ASan reports a
+#    heap-buffer-overflow in pkcs11-tool through p11-kit-client.so: a
+#    memmove in p11-kit-client.so reads a 376-byte range that runs past the
+#    end of a 392-byte block pkcs11-tool calloc'd (no dmsc frame; probably
+#    49 CK_MECHANISM_TYPEs of pkcs11-tool -M through the socket, where the
+#    client drops the vendor mechanisms it cannot carry). Not suppressed
+#    until someone confirms it is p11-kit 0.24's own bug and not a count
+#    our module returned.
 SKIPPED="tests/integration/test-p11-kit.sh tests/integration/test-p11-kit-remote.sh
-  tests/integration/test-interop-nss.sh tests/integration/test-interop-java.sh
-  tests/integration/test-interop-python.sh tests/integration/test-approve.sh
   tests/integration/test-interop-gnutls.sh"
 
 say() { printf 'asan: %s\n' "$*"; }
@@ -111,17 +122,31 @@ ldd .libs/dmsc-pkcs11.so | grep libasan >/dev/null ||
 WRAP=$BUILD/preload-bin
 rm -rf "$WRAP"
 mkdir -p "$WRAP"
-for t in $WRAPPED; do
-    real=$(command -v "$t") || die "'$t' is not installed (scripts/bootstrap.sh installs it)"
+# wrap REAL DEST [LIB]: a script DEST that runs the program REAL so (and
+# LIB preloaded after the runtime).
+wrap() {
     # asan-tools.supp: these tools' own memory errors (each entry says
     # which). detect_leaks=0: these tools' own leaks (thousands of blocks at exit,
     # allocated where no frame pointer lets LeakSanitizer tell them from
     # the module's) would drown ours; leaks are looked for in our own
     # programs instead, which drive the same module code and finalise it.
     printf '#!/bin/sh\n# %s with the ASan runtime preloaded (tests/sanitize/run-asan.sh)\nASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0:suppressions=%s" LD_PRELOAD=%s${LD_PRELOAD:+:$LD_PRELOAD} exec %s "$@"\n' \
-        "$t" "$BUILD/src/tests/sanitize/asan-tools.supp" "$LIBASAN" "$real" >"$WRAP/$t"
-    chmod +x "$WRAP/$t"
+        "$1" "$BUILD/src/tests/sanitize/asan-tools.supp" "$LIBASAN${3:+:$3}" "$1" >"$2"
+    chmod +x "$2"
+}
+for t in $WRAPPED; do
+    real=$(command -v "$t") || die "'$t' is not installed (scripts/bootstrap.sh installs it)"
+    wrap "$real" "$WRAP/$t"
 done
+[ -x "$PYTHON" ] || die "$PYTHON is not installed (scripts/bootstrap.sh installs python3-pykcs11)"
+mkdir -p "$BUILD/preload-python"
+# libstdc++ preloaded too: PyKCS11 is C++ (SWIG) and throws; the runtime
+# finds the real __cxa_throw for its interceptor when it starts, and
+# python3 itself does not link libstdc++ ("CHECK failed:
+# asan_interceptors.cpp:320 real___cxa_throw != 0" at the first throw).
+LIBSTDCXX=$(gcc -print-file-name=libstdc++.so.6)
+[ -f "$LIBSTDCXX" ] || die "gcc's libstdc++ is missing ($LIBSTDCXX)"
+wrap "$PYTHON" "$BUILD/preload-python/python3" "$LIBSTDCXX"
 
 REPORTS=$BUILD/reports
 rm -rf "$REPORTS"
@@ -143,6 +168,7 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:log_path=$REPORTS/asan:symb
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$REPORTS/ubsan$SYM"
 export LSAN_OPTIONS="suppressions=$SUPP:print_suppressions=0"
 export PATH="$WRAP:$PATH"
+export DMSC_PYTHON=$BUILD/preload-python/python3
 # Check's per-test time limits, made for the plain build: the instrumented
 # scrypt and OpenSSL calls run several times slower.
 export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-10}
