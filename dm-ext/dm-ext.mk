@@ -14,7 +14,6 @@ libdmsc_dmext_la_SOURCES = dm-ext/wbxml.h dm-ext/wbxml.c \
 	dm-ext/dmevents.h \
 	dm-ext/dmmsg.h dm-ext/dmmsg.c \
 	dm-ext/canon.h dm-ext/canon.c \
-	dm-ext/tnds.h dm-ext/tnds.c \
 	dm-ext/canon-events.h dm-ext/canon-events.c
 libdmsc_dmext_la_CFLAGS = $(AM_CFLAGS) $(LIBXML2_CFLAGS)
 libdmsc_dmext_la_LIBADD = $(LIBXML2_LIBS)
@@ -58,15 +57,6 @@ dm_ext_test_canon_SOURCES = dm-ext/test-canon.c
 dm_ext_test_canon_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBXML2_CFLAGS) \
 	-DDMSC_DMEXT_VECTORS='"$(abs_top_srcdir)/dm-ext/vectors"'
 dm_ext_test_canon_LDADD = libdmsc-dmext.la $(LIBXML2_LIBS) $(CHECK_LIBS)
-
-# The TNDS content model (tnds.h): MOs pass, each rule broken is refused
-# with line, element path and rule.
-check_PROGRAMS += dm-ext/test-tnds
-TESTS += dm-ext/test-tnds
-dm_ext_test_tnds_SOURCES = dm-ext/test-tnds.c
-dm_ext_test_tnds_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBXML2_CFLAGS) \
-	-DDMSC_DMEXT_VECTORS='"$(abs_top_srcdir)/dm-ext/vectors"'
-dm_ext_test_tnds_LDADD = libdmsc-dmext.la $(LIBXML2_LIBS) $(CHECK_LIBS)
 
 # The event path of the canonical form (canon-events.c) against the tree
 # path it replaced, kept as the reference: every vector and seed input,

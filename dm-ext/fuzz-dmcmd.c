@@ -36,7 +36,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 static const char base_doc[] =
-	"<MgmtTree xmlns=\"syncml:dmddf1.2\"><Node><NodeName>Op</NodeName>"
+	"<MgmtTree xmlns=\"syncml:dmddf1.2\"><VerDTD>1.2</VerDTD>"
+	"<Node><NodeName>Op</NodeName>"
 	"<Path>./DMAcc</Path><Node><NodeName>ServerID</NodeName>"
 	"<Value>x</Value></Node></Node><Node><NodeName>Example</NodeName>"
 	"<Path>./Vendor</Path><RTProperties><Format><node/></Format>"

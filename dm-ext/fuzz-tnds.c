@@ -15,7 +15,7 @@
  *     into a tree that writes the same bytes and has no difference from
  *     the first (dmsc_tnds_diff gives 0);
  *   - a failed read leaves the tree it was read into unchanged.
- * A failure found here becomes a case in dm-ext/test-tnds.c.
+ * A failure found here becomes a case in dm-ext/test-mgmt-tree.c.
  */
 #include "mgmt-tree.h"
 #include "tnds-diff.h"
@@ -37,7 +37,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 static const char base_doc[] =
-	"<MgmtTree xmlns=\"syncml:dmddf1.2\"><Node><NodeName>a</NodeName>"
+	"<MgmtTree xmlns=\"syncml:dmddf1.2\"><VerDTD>1.2</VerDTD>"
+	"<Node><NodeName>a</NodeName>"
 	"<Path>./DMAcc</Path><Value>1</Value></Node></MgmtTree>";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

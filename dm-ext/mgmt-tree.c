@@ -718,9 +718,17 @@ struct loader {
 	int status;
 };
 
+static bool in_ddf_ns(const xmlNode *n)
+{
+	return n->ns != NULL &&
+	       xmlStrcmp(n->ns->href, BAD_CAST DMSC_DM_NS_DMDDF12) == 0;
+}
+
+/* A structural element: its name in the DM DDF 1.2 namespace (a <Node>
+ * of another vocabulary is not a node). */
 static bool is_el(const xmlNode *n, const char *name)
 {
-	return n->type == XML_ELEMENT_NODE &&
+	return n->type == XML_ELEMENT_NODE && in_ddf_ns(n) &&
 	       xmlStrcmp(n->name, BAD_CAST name) == 0;
 }
 
@@ -748,6 +756,14 @@ static int load_fail(struct loader *ld, const xmlNode *el, const char *at,
 		             "at %s: %s", at != NULL ? at : "MgmtTree", what);
 	ld->status = status;
 	return status;
+}
+
+/* An element of another namespace where a DM DDF one belongs. */
+static int not_ddf(struct loader *ld, const xmlNode *el, const char *at)
+{
+	return load_fail(ld, el, at, DMSC_TNDS_MALFORMED, "<%s> is not in "
+	                 "the DM DDF namespace (xmlns=\"" DMSC_DM_NS_DMDDF12
+	                 "\")", el->name);
 }
 
 /* Only elements (and whitespace, comments, PIs) are allowed between
@@ -1012,9 +1028,13 @@ static int load_node(struct loader *ld, dmsc_tnds_node *parent,
 static int load_node_body(struct loader *ld, dmsc_tnds_node *n,
                           const xmlNode *first, const char *at, size_t depth)
 {
-	const xmlNode *c, *rt = NULL, *df = NULL, *val = NULL;
+	const xmlNode *c, *rt = NULL, *df = NULL, *val = NULL, *kid = NULL;
 	int rc;
 
+	/* The content model: (NodeName, Path?, RTProperties?, DFProperties?,
+	 * (Node* | Value?)), the two properties in either order (TNDS
+	 * writes RTProperties, a DDF DFProperties; a document may mix
+	 * them). */
 	for (c = first; c != NULL; c = c->next) {
 		if (!only_blank_text(c))
 			return load_fail(ld, c, at, DMSC_TNDS_MALFORMED,
@@ -1022,21 +1042,39 @@ static int load_node_body(struct loader *ld, dmsc_tnds_node *n,
 			                 "in <Value>)");
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
-		if (is_el(c, "Node"))
+		if (is_el(c, "Node") || is_el(c, "Value")) {
+			if (val != NULL || (kid != NULL && is_el(c, "Value")))
+				return load_fail(ld, c, at, DMSC_TNDS_MALFORMED,
+				                 is_el(c, "Value") && val != NULL
+				                 ? "a second <Value> in one <Node>"
+				                 : "a <Node> has a <Value> or "
+				                   "child <Node>s, not both");
+			if (is_el(c, "Value"))
+				val = c;
+			else
+				kid = c;
 			continue;
-		if (is_el(c, "RTProperties") || is_el(c, "DFProperties") ||
-		    is_el(c, "Value")) {
+		}
+		if (is_el(c, "RTProperties") || is_el(c, "DFProperties")) {
 			const xmlNode **slot = is_el(c, "RTProperties") ? &rt
-			                       : is_el(c, "DFProperties") ? &df
-			                       : &val;
+			                       : &df;
 
 			if (*slot != NULL)
 				return load_fail(ld, c, at, DMSC_TNDS_MALFORMED,
 				                 "a second <%s> in one <Node>",
 				                 c->name);
+			if (val != NULL || kid != NULL)
+				return load_fail(ld, c, at, DMSC_TNDS_MALFORMED,
+				                 "<%s> after <%s>: a Node is "
+				                 "(NodeName, Path?, RTProperties?, "
+				                 "DFProperties?, (Node* | Value?))",
+				                 c->name, val != NULL ? "Value"
+				                                      : "Node");
 			*slot = c;
 			continue;
 		}
+		if (!in_ddf_ns(c))
+			return not_ddf(ld, c, at);
 		if (is_el(c, "Path"))
 			return load_fail(ld, c, at, DMSC_TNDS_MALFORMED,
 			                 "<Path> only right after <NodeName> of "
@@ -1273,7 +1311,8 @@ static int load_header(struct loader *ld, const xmlNode *c, char **slot,
 static int load_tree(struct loader *ld, const xmlNode *root, const char *base)
 {
 	const xmlNode *c;
-	bool seen_verdtd = false, seen_man = false, seen_mod = false;
+	bool seen_verdtd = false, seen_man = false, seen_mod = false,
+	     seen_node = false;
 	int rc;
 
 	if (root->type != XML_ELEMENT_NODE || !is_el(root, "MgmtTree") ||
@@ -1287,6 +1326,15 @@ static int load_tree(struct loader *ld, const xmlNode *root, const char *base)
 			                 "text directly in <MgmtTree>");
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
+		/* The content model: (VerDTD, Man?, Mod?, Node*). */
+		if (!seen_verdtd && !is_el(c, "VerDTD"))
+			return load_fail(ld, c, NULL, DMSC_TNDS_MALFORMED,
+			                 "a <MgmtTree> starts with <VerDTD>");
+		if ((is_el(c, "Man") && (seen_mod || seen_node)) ||
+		    (is_el(c, "Mod") && seen_node))
+			return load_fail(ld, c, NULL, DMSC_TNDS_MALFORMED,
+			                 "<%s> out of place: a MgmtTree is "
+			                 "(VerDTD, Man?, Mod?, Node*)", c->name);
 		if (is_el(c, "VerDTD"))
 			rc = load_header(ld, c, &ld->t->verdtd, &seen_verdtd);
 		else if (is_el(c, "Man"))
@@ -1295,13 +1343,19 @@ static int load_tree(struct loader *ld, const xmlNode *root, const char *base)
 			rc = load_header(ld, c, &ld->t->mod, &seen_mod);
 		else if (is_el(c, "Node"))
 			rc = load_node(ld, &ld->t->root, c, 1, true, base);
+		else if (!in_ddf_ns(c))
+			rc = not_ddf(ld, c, NULL);
 		else
 			rc = load_fail(ld, c, NULL, DMSC_TNDS_MALFORMED, "<%s> "
 			               "does not belong in <MgmtTree> (VerDTD, "
 			               "Man, Mod, Node)", c->name);
 		if (rc != DMSC_TNDS_OK)
 			return rc;
+		seen_node = seen_node || is_el(c, "Node");
 	}
+	if (!seen_verdtd)
+		return load_fail(ld, root, NULL, DMSC_TNDS_MALFORMED,
+		                 "a <MgmtTree> starts with <VerDTD>");
 	return DMSC_TNDS_OK;
 }
 
@@ -1364,7 +1418,8 @@ int dmsc_tnds_load_at(dmsc_tnds *t, const char *base, const unsigned char *buf,
 		       : DMSC_TNDS_MALFORMED;
 	if (kind != DMSC_DM_TNDS) {
 		xmlFreeDoc(doc);
-		return dmsc_dm_fail(err, DMSC_TNDS_MALFORMED, 0, 1, "line 1: "
+		return dmsc_dm_fail(err, DMSC_TNDS_MALFORMED, DMSC_DM_NO_OFFSET,
+		                    1, "line 1: "
 		                    "a SyncML message, not a TNDS document "
 		                    "(<MgmtTree xmlns=\"" DMSC_DM_NS_DMDDF12
 		                    "\">)");
@@ -1372,6 +1427,19 @@ int dmsc_tnds_load_at(dmsc_tnds *t, const char *base, const unsigned char *buf,
 	rc = load_into_copy(t, xmlDocGetRootElement(doc),
 	                    strcmp(norm, ".") == 0 ? NULL : norm, true, err);
 	xmlFreeDoc(doc);
+	return rc;
+}
+
+int dmsc_tnds_check(const unsigned char *buf, size_t len, dmsc_dm_error *err)
+{
+	dmsc_tnds *t = dmsc_tnds_new(NULL);
+	int rc;
+
+	if (t == NULL)
+		return dmsc_dm_fail(err, DMSC_TNDS_NOMEM, DMSC_DM_NO_OFFSET, 0,
+		                    "out of memory");
+	rc = dmsc_tnds_load(t, buf, len, err);
+	dmsc_tnds_free(t);
 	return rc;
 }
 

@@ -3,10 +3,10 @@
  * TNDS (OMA DM Tree and Description Serialization 1.2: a <MgmtTree
  * xmlns="syncml:dmddf1.2"> document), for untrusted input.
  *
- * dm-ext/tnds.h only checks a document's content model (what `dmsc mo
- * put` needs before it stores an MO as it is); this file builds the tree
- * the DM commands work on, so it checks, besides that content model, the
- * rules of a tree: names, URIs, a node defined twice, the limits.
+ * This is the one place the rules of a TNDS document are checked: the DM
+ * commands read their tree with it, and `dmsc mo put` and `dmsc
+ * personalise` check an MO with it (dmsc_tnds_check) before it is stored
+ * as it is.
  *
  * The tree has an unnamed root, ".", and under it named nodes.  A node is
  * interior (it may have children; Format "node") or a leaf (it may have a
@@ -20,11 +20,18 @@
  * Reading (dmsc_tnds_load): the document is read by dm-ext/dmmsg.c (XML
  * or WBXML, hardened); then every rule below is checked, with the line of
  * the element that breaks it (XML) or the node's path (WBXML):
- *   - the root is MgmtTree; its children are VerDTD, Man, Mod, Node, each
- *     at most once but Node;
- *   - a Node has exactly one NodeName, first; then at most one Path (only
- *     on a Node directly under MgmtTree: the URI of its parent, "." when
- *     absent), RTProperties, DFProperties, Value, and any number of Node;
+ *   - every structural element is in the syncml:dmddf1.2 namespace;
+ *   - the root is MgmtTree: (VerDTD, Man?, Mod?, Node*), in that order;
+ *   - a Node is (NodeName, Path?, RTProperties?, DFProperties?,
+ *     (Node* | Value?)), the two properties in either order; a Path only
+ *     on a Node directly under MgmtTree (the URI of its parent, "." when
+ *     absent);
+ *   - RTProperties holds ACL, Format, Name, Size, Title, TStamp, Type,
+ *     VerNo, each at most once; Format one empty element, Type one MIME
+ *     or DDFName; DFProperties is kept as it came, unchecked;
+ *   - VerDTD, Man, Mod, NodeName, Path, Value and the properties hold
+ *     text only; text other than whitespace between structural elements
+ *     is refused (comments and processing instructions are ignored);
  *   - a NodeName is 1..max_name bytes, not "." or "..", without '/' or
  *     control characters; a Path is a valid URI (dmsc_tnds_path_norm);
  *   - a node with a Value has no child Node and is not Format node;
@@ -151,6 +158,12 @@ int dmsc_tnds_load(dmsc_tnds *t, const unsigned char *buf, size_t len,
  * label's parent is the base (dm-ext/mo-map.h). */
 int dmsc_tnds_load_at(dmsc_tnds *t, const char *base, const unsigned char *buf,
                       size_t len, dmsc_dm_error *err);
+
+/* Does the TNDS document (XML or WBXML bytes) follow every rule above?
+ * It is read into an empty tree with the default limits, then dropped:
+ * how an MO is checked before it is stored as it is.  A dmsc_tnds_status;
+ * err (may be NULL) as for dmsc_tnds_load. */
+int dmsc_tnds_check(const unsigned char *buf, size_t len, dmsc_dm_error *err);
 
 /* The same for a <MgmtTree> element already read (TNDS inside a DM
  * command's <Data>), grafted under the node at base ("." for the root),

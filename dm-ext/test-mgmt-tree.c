@@ -4,7 +4,8 @@
  *
  * The TNDS vector of dm-ext/vectors (XML, and the WBXML libwbxml made of
  * it) is read, checked node by node, written, read back and written again
- * byte for byte; every rule of mgmt-tree.h is broken once and must give its
+ * byte for byte; documents in every form the content model allows pass
+ * (dmsc_tnds_check too); every rule of mgmt-tree.h is broken once and must give its
  * error with the line and leave the tree as it was; URIs, add, replace,
  * delete, limits and the diff are checked with exact values.
  */
@@ -336,6 +337,57 @@ static const struct bad_case {
 	{ HEAD "<Node><NodeName>a</NodeName><Value>1</Value></Node>"
 	  "<Node><NodeName>b</NodeName><Path>./a</Path></Node>" TAIL,
 	  DMSC_TNDS_NOT_ALLOWED, "line 1: <Path> ./a: a leaf is on the way" },
+	/* The content model of MgmtTree and Node, and the namespace. */
+	{ "<MgmtTree xmlns=\"syncml:dmddf1.2\">\n<Node><NodeName>A"
+	  "</NodeName></Node>" TAIL, DMSC_TNDS_MALFORMED,
+	  "line 2: a <MgmtTree> starts with <VerDTD>" },
+	{ "<MgmtTree xmlns=\"syncml:dmddf1.2\"/>", DMSC_TNDS_MALFORMED,
+	  "line 1: a <MgmtTree> starts with <VerDTD>" },
+	{ HEAD "<Node/>" TAIL, DMSC_TNDS_MALFORMED,
+	  "line 1: a <Node> must start with <NodeName>" },
+	{ HEAD "<Node><NodeName>A</NodeName><Value>v</Value>\n<Node>"
+	  "<NodeName>B</NodeName></Node></Node>" TAIL, DMSC_TNDS_MALFORMED,
+	  "line 2: a <Node> has a <Value> or child <Node>s, not both" },
+	{ HEAD "<Node><NodeName>A</NodeName><Node><NodeName>B</NodeName>"
+	  "</Node>\n<Value>v</Value></Node>" TAIL, DMSC_TNDS_MALFORMED,
+	  "line 2: a <Node> has a <Value> or child <Node>s, not both" },
+	{ HEAD "<Node><NodeName>A</NodeName><Path>.</Path><Path>.</Path>"
+	  "</Node>" TAIL, DMSC_TNDS_MALFORMED, "line 1: <Path> only right "
+	  "after <NodeName> of a Node directly under MgmtTree" },
+	{ HEAD "<Node><NodeName>A</NodeName><Bogus/></Node>" TAIL,
+	  DMSC_TNDS_MALFORMED, "line 1: <Bogus> does not belong in <Node> "
+	  "(NodeName, Path, RTProperties, DFProperties, Value, Node)" },
+	{ HEAD "<Node><NodeName>A</NodeName><Value>v</Value><RTProperties>"
+	  "<Size>1</Size></RTProperties></Node>" TAIL, DMSC_TNDS_MALFORMED,
+	  "line 1: <RTProperties> after <Value>: a Node is (NodeName, "
+	  "Path?, RTProperties?, DFProperties?, (Node* | Value?))" },
+	{ HEAD "<Node><NodeName>A</NodeName><Node><NodeName>B</NodeName>"
+	  "</Node><DFProperties/></Node>" TAIL, DMSC_TNDS_MALFORMED,
+	  "line 1: <DFProperties> after <Node>: a Node is (NodeName, "
+	  "Path?, RTProperties?, DFProperties?, (Node* | Value?))" },
+	{ HEAD "<Node><NodeName>A</NodeName><RTProperties><Size>1</Size>"
+	  "<Size>2</Size></RTProperties></Node>" TAIL, DMSC_TNDS_MALFORMED,
+	  "line 1: a second <Size> in RTProperties" },
+	{ HEAD "stray text" TAIL, DMSC_TNDS_MALFORMED,
+	  "line 1: text directly in <MgmtTree>" },
+	{ HEAD "<Node><NodeName>A</NodeName></Node><Man>m</Man>" TAIL,
+	  DMSC_TNDS_MALFORMED, "line 1: <Man> out of place: a MgmtTree is "
+	  "(VerDTD, Man?, Mod?, Node*)" },
+	{ HEAD "<Mod>x</Mod><Man>m</Man>" TAIL, DMSC_TNDS_MALFORMED,
+	  "line 1: <Man> out of place: a MgmtTree is (VerDTD, Man?, Mod?, "
+	  "Node*)" },
+	{ HEAD "<Node xmlns=\"urn:other\"><NodeName>A</NodeName></Node>"
+	  TAIL, DMSC_TNDS_MALFORMED, "line 1: <Node> is not in the DM DDF "
+	  "namespace (xmlns=\"syncml:dmddf1.2\")" },
+	{ HEAD "<Node><NodeName>A</NodeName><x:Value xmlns:x=\"urn:other\">"
+	  "v</x:Value></Node>" TAIL, DMSC_TNDS_MALFORMED, "line 1: <Value> "
+	  "is not in the DM DDF namespace (xmlns=\"syncml:dmddf1.2\")" },
+	{ HEAD "\n<Node><NodeName>A</NodeName></Node>\n<Node><NodeName>B"
+	  "</NodeName>\n<Bad/></Node>" TAIL, DMSC_TNDS_MALFORMED,
+	  "line 4: <Bad> does not belong in <Node> (NodeName, Path, "
+	  "RTProperties, DFProperties, Value, Node)" },
+	/* Refused by the DM reader already (a root it does not know). */
+	{ "<MgmtTree><VerDTD>1.2</VerDTD>" TAIL, DMSC_TNDS_MALFORMED, NULL },
 	{ "<SyncML xmlns=\"SYNCML:SYNCML1.2\"><SyncHdr/></SyncML>",
 	  DMSC_TNDS_MALFORMED, "line 1: a SyncML message, not a TNDS document "
 	  "(<MgmtTree xmlns=\"syncml:dmddf1.2\">)" },
@@ -364,6 +416,73 @@ START_TEST(test_rules)
 	free(before);
 	free(after);
 	dmsc_tnds_free(t);
+}
+END_TEST
+
+/* Documents that keep every rule: the forms the content model allows. */
+START_TEST(test_valid_forms)
+{
+	static const char *const docs[] = {
+		HEAD TAIL,
+		HEAD "<Man>m</Man><Mod>x</Mod>" TAIL,
+		HEAD "<Node><NodeName>DMAcc</NodeName><Path>.</Path>"
+		"<RTProperties><Format><node/></Format><Type><DDFName/>"
+		"</Type></RTProperties><Node><NodeName>S</NodeName>"
+		"<Value>v</Value></Node><Node><NodeName>T</NodeName>"
+		"</Node></Node>" TAIL,
+		/* Comments, PIs and whitespace between elements. */
+		"<?xml version=\"1.0\"?>\n<MgmtTree xmlns=\"syncml:dmddf1.2\">"
+		"\n  <!-- c --><VerDTD>1.2</VerDTD>\n  <?pi x?>\n"
+		"  <Node>\n    <NodeName>A</NodeName>\n  </Node>\n" TAIL,
+		/* DFProperties before RTProperties. */
+		HEAD "<Node><NodeName>A</NodeName><DFProperties><DFFormat>"
+		"<chr/></DFFormat></DFProperties><RTProperties><Size>1"
+		"</Size></RTProperties><Value>x</Value></Node>" TAIL,
+	};
+	dmsc_dm_error err;
+
+	for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++)
+		ck_assert_msg(dmsc_tnds_check((const unsigned char *)docs[i],
+		                              strlen(docs[i]), &err) ==
+		              DMSC_TNDS_OK, "%s: %s", docs[i], err.message);
+}
+END_TEST
+
+/* dmsc_tnds_check, what `dmsc mo put` and `dmsc personalise` call: the
+ * vectors pass, a message, a broken rule and bad XML do not. */
+START_TEST(test_check)
+{
+	static const char *const names[] = { "dm12-tnds.xml",
+	                                     "dm12-tnds.wbxml" };
+	static const char rule[] = HEAD "\n<Node><NodeName>A</NodeName>\n"
+		"<Value>v</Value><Value>w</Value>\n</Node>" TAIL;
+	static const char bad_xml[] = HEAD "\n<Node>" TAIL;
+	dmsc_dm_error err;
+	size_t len;
+	unsigned char *buf;
+
+	for (size_t i = 0; i < 2; i++) {
+		buf = read_vector(names[i], &len);
+		ck_assert_msg(dmsc_tnds_check(buf, len, &err) == DMSC_TNDS_OK,
+		              "%s: %s", names[i], err.message);
+		free(buf);
+	}
+	buf = read_vector("dm12-replace.xml", &len);
+	ck_assert_int_eq(dmsc_tnds_check(buf, len, &err), DMSC_TNDS_MALFORMED);
+	ck_assert_ptr_nonnull(strstr(err.message, "not a TNDS document"));
+	ck_assert_uint_eq(err.offset, DMSC_DM_NO_OFFSET);
+	free(buf);
+	ck_assert_int_eq(dmsc_tnds_check((const unsigned char *)rule,
+	                                 sizeof rule - 1, &err),
+	                 DMSC_TNDS_MALFORMED);
+	ck_assert_int_eq(err.line, 3);
+	ck_assert_str_eq(err.message, "line 3: a second <Value> in one <Node>");
+	ck_assert_int_eq(dmsc_tnds_check((const unsigned char *)bad_xml,
+	                                 sizeof bad_xml - 1, &err),
+	                 DMSC_TNDS_MALFORMED);
+	ck_assert_int_eq(err.line, 2);
+	ck_assert_uint_ne(err.offset, DMSC_DM_NO_OFFSET);
+	ck_assert_int_eq(dmsc_tnds_check(NULL, 0, &err), DMSC_TNDS_MALFORMED);
 }
 END_TEST
 
@@ -640,6 +759,8 @@ static Suite *tnds_suite(void)
 	tcase_add_test(tc, test_load_at);
 	tcase_add_loop_test(tc, test_rules, 0,
 	                    sizeof bad_cases / sizeof bad_cases[0]);
+	tcase_add_test(tc, test_valid_forms);
+	tcase_add_test(tc, test_check);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_paths);
 	tcase_add_test(tc, test_add_replace_delete);

@@ -6,7 +6,7 @@
 #include "profile.h"
 
 #include "dmmsg.h"
-#include "tnds.h"
+#include "mgmt-tree.h"
 #include "wbxml-enc.h"
 
 #include <errno.h>
@@ -336,10 +336,12 @@ static int load_mo(const struct where *w, struct dmsc_profile_item *it,
 		            "not TNDS: an MO file's root is <MgmtTree "
 		            "xmlns=\"syncml:dmddf1.2\">", it->file);
 	}
-	/* The TNDS content model, as `dmsc mo put` checks it. */
-	rc = dmsc_tnds_check(doc, &e);
 	xmlFreeDoc(doc);
-	if (rc != DMSC_DM_OK)
+	/* Every TNDS rule, as `dmsc mo put` checks them. */
+	rc = dmsc_tnds_check(*buf, len, &e);
+	if (rc == DMSC_TNDS_NOMEM)
+		return fail(w, DMSC_PROFILE_NOMEM, "out of memory");
+	if (rc != DMSC_TNDS_OK)
 		return fail(w, DMSC_PROFILE_INVALID, "%s:%d: not TNDS: %s",
 		            it->file, e.line, e.message);
 	it->value = *buf;

@@ -4,7 +4,7 @@
  *
  * An MO is a CKO_DATA token object: CKA_APPLICATION "OMA-DM:MO",
  * CKA_LABEL its root path, CKA_VALUE its TNDS (DESIGN.md).  `put`
- * validates the TNDS (dm-ext/tnds.h) before it opens the card, and
+ * validates the TNDS (dm-ext/mgmt-tree.h) before it opens the card, and
  * stores it with one PKCS#11 call, so the card holds the old MO or the
  * new one, never a mix, and nothing changes on any error.
  */
@@ -20,7 +20,7 @@
 #include "mo-path.h"
 #include "p11-client.h"
 #include "read-input.h"
-#include "tnds.h"
+#include "mgmt-tree.h"
 
 struct mo_opts {
 	bool login;              /* --login: log in even without a PIN */
@@ -152,11 +152,11 @@ static int validate(const char *file, const unsigned char *buf, size_t len)
 {
 	dmsc_dm_error err = { .offset = 0 };
 	char at[32];
-	int st = dmsc_tnds_read(buf, len, NULL, &err);
+	int st = dmsc_tnds_check(buf, len, &err);
 
-	if (st == DMSC_DM_OK)
+	if (st == DMSC_TNDS_OK)
 		return DMSC_EXIT_OK;
-	if (st == DMSC_DM_NOMEM) {
+	if (st == DMSC_TNDS_NOMEM) {
 		dmsc_error("%s: out of memory", dmsc_input_name(file));
 		return DMSC_EXIT_USAGE;
 	}

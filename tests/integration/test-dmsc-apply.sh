@@ -187,7 +187,7 @@ dout_has "+ ./DMAcc/Op/Extra: only on the device" "diff added"
 derr_has "5 differences" "diff count"
 dmsc_expect 1 "diff --values" diff --pin 1234 --root ./DMAcc/Op --values "$T/device2.xml"
 dout_has '~ ./DMAcc/Op/ServerID: value: card "op2.example", device "device.example"' "diff --values"
-printf '<MgmtTree xmlns="syncml:dmddf1.2">\n<Node><NodeName>a/b</NodeName></Node></MgmtTree>' >"$T/bad.tnds"
+printf '<MgmtTree xmlns="syncml:dmddf1.2"><VerDTD>1.2</VerDTD>\n<Node><NodeName>a/b</NodeName></Node></MgmtTree>' >"$T/bad.tnds"
 dmsc_expect 2 "diff of a malformed tree" diff "$T/bad.tnds"
 derr_has "bad.tnds: line 2: <NodeName>: a node name with a '/'" "diff malformed"
 

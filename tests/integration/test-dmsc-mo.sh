@@ -102,7 +102,7 @@ data_count
 before=$N
 printf '<MgmtTree xmlns="syncml:dmddf1.2">\n<VerDTD>1.2</VerDTD>\n<Node><NodeName>A</NodeName>\n<Value>1</Value><Node><NodeName>B</NodeName></Node></Node>\n</MgmtTree>\n' >"$T/rule.xml"
 dmsc_expect 1 "TNDS rule broken" mo put --pin 1234 ./FUMO "$T/rule.xml"
-derr_has "$T/rule.xml: line 4: /MgmtTree/Node/Node: a Node has a Value or child Nodes, not both (OMA DM TNDS); nothing was stored" "rule message"
+derr_has "$T/rule.xml: line 4: a <Node> has a <Value> or child <Node>s, not both; nothing was stored" "rule message"
 printf '<MgmtTree xmlns="syncml:dmddf1.2">\n<VerDTD>1.2</VerDTD>\n<Node></MgmtTree>\n' >"$T/bad.xml"
 dmsc_expect 1 "malformed XML" mo put --pin 1234 ./FUMO "$T/bad.xml"
 derr_has "$T/bad.xml: byte" "malformed: file and byte"

@@ -96,7 +96,7 @@ derr_has "mismatch" "bad TNDS names the XML rule"
 sed 's|<NodeName>PkgVersion</NodeName>|<Path>x</Path>|' "$DEMO/mo/fumo.xml" >"$DEMO/mo/model.xml"
 f=$(variant badmodel -e 's|mo/fumo.xml|mo/model.xml|')
 bad_profile 1 "badmodel.xml:$mo_line: <mo>: mo/model.xml:9: not TNDS: " "TNDS content model" "$f"
-derr_has "a Node starts with its NodeName" "the TNDS rule broken"
+derr_has "a <Node> must start with <NodeName>" "the TNDS rule broken"
 f=$(variant sametnds -e 's|mo/fumo.xml|bootstrap.xml|')
 bad_profile 1 "<mo>: bootstrap.xml: a SyncML message, not TNDS" "a message as an MO" "$f"
 f=$(variant duplabel -e 's|label="MA"|label="device"|' -e 's|<key type="ec" curve="P-256" label="device"|<key type="ec" curve="P-256" label="MA"|')
