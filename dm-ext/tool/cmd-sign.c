@@ -34,29 +34,6 @@
 
 #define SIG_MAX 1024u
 
-struct bytes {
-	unsigned char *data;
-	size_t len, cap;
-};
-
-static int append(void *ctx, const unsigned char *data, size_t len)
-{
-	struct bytes *b = ctx;
-
-	if (b->len + len > b->cap) {
-		size_t cap = (b->len + len) * 2;
-		unsigned char *p = realloc(b->data, cap);
-
-		if (p == NULL)
-			return 1;
-		b->data = p;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, data, len);
-	b->len += len;
-	return 0;
-}
-
 /* The private key to sign with: --key LABEL, or a pkcs11: URI naming it
  * by object (label) and/or id. */
 static int find_key(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s,
@@ -247,7 +224,7 @@ done:
 /* The enveloped XML-DSig: the canonical form with a Signature inside. */
 static int sign_enveloped(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s,
                           CK_OBJECT_HANDLE key, const dsig_alg *alg,
-                          const struct bytes *c14n, const char *name,
+                          const struct byte_buf *c14n, const char *name,
                           char **out, size_t *out_len)
 {
 	CK_MECHANISM dm = { alg->digest_mechanism, NULL, 0 };
@@ -337,7 +314,7 @@ struct sign_opts {
 static int sign(const struct sign_opts *o, const struct dmsc_common *common,
                 const char *path)
 {
-	struct bytes c14n = { NULL, 0, 0 };
+	struct byte_buf c14n = { NULL, 0, 0 };
 	unsigned char *msg = NULL, sig[SIG_MAX];
 	CK_ULONG sig_len = sizeof sig;
 	CK_OBJECT_HANDLE key;
@@ -396,7 +373,7 @@ static int sign(const struct sign_opts *o, const struct dmsc_common *common,
 		rc = DMSC_EXIT_OK;
 		goto done;
 	}
-	st = dmsc_canon(msg, msg_len, NULL, append, &c14n, &err);
+	st = dmsc_canon(msg, msg_len, NULL, byte_buf_append, &c14n, &err);
 	if (st != DMSC_DM_OK) {
 		dmsc_error("%s: %s", path, err.message);
 		rc = DMSC_EXIT_REFUSED;

@@ -60,3 +60,21 @@ fail:
 	errno = saved;
 	return -1;
 }
+
+int byte_buf_append(void *ctx, const unsigned char *data, size_t len)
+{
+	struct byte_buf *b = ctx;
+
+	if (b->len + len > b->cap) {
+		size_t cap = (b->len + len) * 2;
+		unsigned char *p = realloc(b->data, cap);
+
+		if (p == NULL)
+			return 1;
+		b->data = p;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, data, len);
+	b->len += len;
+	return 0;
+}

@@ -23,6 +23,7 @@
 #include "canon.h"
 
 #include "p11-client.h"
+#include "slurp.h"
 
 #define CERT_MAX (64u * 1024u)  /* a certificate larger than this is refused */
 #define FIND_MAX 32u
@@ -348,29 +349,6 @@ static CK_RV verify_bytes(trust_anchors *t, const trust_anchor *a,
 	return rv;
 }
 
-struct bytes {
-	unsigned char *data;
-	size_t len, cap;
-};
-
-static int append(void *ctx, const unsigned char *data, size_t len)
-{
-	struct bytes *b = ctx;
-
-	if (b->len + len > b->cap) {
-		size_t cap = (b->len + len) * 2;
-		unsigned char *p = realloc(b->data, cap);
-
-		if (p == NULL)
-			return 1;
-		b->data = p;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, data, len);
-	b->len += len;
-	return 0;
-}
-
 /* A token that lacks the DM mechanism (another vendor's card, p11-kit's
  * RPC, which carries no vendor mechanism): the tool canonicalises with
  * the card's own code (dm-ext/canon.c) and the token verifies the
@@ -380,11 +358,11 @@ static CK_RV verify_canonical(trust_anchors *t, const trust_anchor *a,
                               const unsigned char *msg, size_t len,
                               const unsigned char *sig, size_t sig_len)
 {
-	struct bytes c14n = { NULL, 0, 0 };
+	struct byte_buf c14n = { NULL, 0, 0 };
 	dmsc_dm_error err;
 	CK_RV rv;
 
-	if (dmsc_canon(msg, len, NULL, append, &c14n, &err) != DMSC_DM_OK)
+	if (dmsc_canon(msg, len, NULL, byte_buf_append, &c14n, &err) != DMSC_DM_OK)
 		rv = CKR_DATA_INVALID;
 	else
 		rv = verify_bytes(t, a, c14n.data, c14n.len, sig, sig_len);
