@@ -9,6 +9,7 @@
 
 #include <openssl/crypto.h>
 
+#include "commands.h"
 #include "mo-map.h"
 
 void dmsc_card_mos_free(struct dmsc_card_mos *m)
@@ -153,4 +154,19 @@ int dmsc_card_mos_write(dmsc_p11 *p, const struct dmsc_card_mos *m,
 			OPENSSL_cleanse(a[i].bytes, a[i].len);
 	dmsc_mo_actions_free(a, n);
 	return rc;
+}
+
+int dmsc_card_mos_root_option(const struct dmsc_command *cmd, const char *arg,
+                              const char **roots, size_t *n_roots)
+{
+	char norm[DMSC_TNDS_URI_BUF], why[160];
+
+	if (*n_roots == DMSC_CARD_MOS_MAX_ROOTS)
+		return dmsc_usage_error(cmd, "at most %d --root options",
+		                        DMSC_CARD_MOS_MAX_ROOTS);
+	if (dmsc_tnds_path_norm(NULL, arg, norm, sizeof norm, NULL, why,
+	                        sizeof why) != DMSC_TNDS_OK)
+		return dmsc_usage_error(cmd, "--root: %s", why);
+	roots[(*n_roots)++] = arg;
+	return 0;
 }

@@ -39,4 +39,15 @@ int dmsc_card_mos_write(dmsc_p11 *p, const struct dmsc_card_mos *m,
 
 void dmsc_card_mos_free(struct dmsc_card_mos *m);
 
+/* How many --root options a command takes. */
+#define DMSC_CARD_MOS_MAX_ROOTS 64
+
+struct dmsc_command;
+
+/* One --root PATH option of cmd: checked as a TNDS path and appended to
+ * roots (room for DMSC_CARD_MOS_MAX_ROOTS).  0; else the usage error's
+ * exit code, the problem already printed. */
+int dmsc_card_mos_root_option(const struct dmsc_command *cmd, const char *arg,
+                              const char **roots, size_t *n_roots);
+
 #endif /* DMSC_TOOL_CARD_MOS_H */

@@ -23,7 +23,7 @@
 #include "slurp.h"
 
 #define APPLY_INPUT_MAX (16u * 1024u * 1024u)
-#define MAX_ROOTS 64
+#define MAX_ROOTS DMSC_CARD_MOS_MAX_ROOTS
 
 static const char *input_name(const char *path)
 {
@@ -79,19 +79,12 @@ static int run_apply(const struct dmsc_command *cmd, int argc, char **argv,
 	while ((opt = getopt_long(argc, argv, DMSC_COMMON_SHORTOPTS, longopts,
 	                          NULL)) != -1) {
 		switch (opt) {
-		case OPT_ROOT: {
-			char norm[DMSC_TNDS_URI_BUF], why[160];
-
-			if (n_roots == MAX_ROOTS)
-				return dmsc_usage_error(cmd, "at most %d --root "
-				                        "options", MAX_ROOTS);
-			if (dmsc_tnds_path_norm(NULL, optarg, norm, sizeof norm,
-			                        NULL, why, sizeof why) !=
-			    DMSC_TNDS_OK)
-				return dmsc_usage_error(cmd, "--root: %s", why);
-			roots[n_roots++] = optarg;
+		case OPT_ROOT:
+			rc = dmsc_card_mos_root_option(cmd, optarg, roots,
+			                               &n_roots);
+			if (rc != 0)
+				return rc;
 			break;
-		}
 		case OPT_OUTPUT:
 			output = optarg;
 			break;
