@@ -808,8 +808,10 @@ static enum format node_format(const struct node *children)
 	return FORMAT_TEXT;
 }
 
-/* The length of the well-formed UTF-8 character at s, or 0 (as in
- * canon.c: no overlong forms, no surrogates, nothing past U+10FFFF). */
+/* The length of the well-formed UTF-8 sequence at s (RFC 3629: no
+ * overlong forms, no surrogates, nothing past U+10FFFF) and its code
+ * point, or 0.  (libxml2 2.9's xmlGetUTF8Char() takes a continuation byte
+ * as a lead byte and overlong forms: found by fuzzing.) */
 static size_t utf8_char(const unsigned char *s, size_t n, uint32_t *cp)
 {
 	unsigned char lo = 0x80, hi = 0xBF;
@@ -851,7 +853,7 @@ static size_t utf8_char(const unsigned char *s, size_t n, uint32_t *cp)
 	return len;
 }
 
-static bool xml_text_ok(const unsigned char *s, size_t n, size_t *bad)
+bool dmsc_canon_xml_text_ok(const unsigned char *s, size_t n, size_t *bad)
 {
 	size_t i = 0;
 
@@ -876,7 +878,7 @@ static int opaque_as_text(struct dmsc_canon_ev *c, const struct node *el,
 {
 	size_t bad;
 
-	if (xml_text_ok(s, n, &bad))
+	if (dmsc_canon_xml_text_ok(s, n, &bad))
 		return 0;
 	return node_fail(c, el, DMSC_DM_UNSUPPORTED, "OPAQUE byte %zu (0x%02X) "
 	                 "is not UTF-8 text, but the Format is not bin or b64",

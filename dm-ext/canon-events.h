@@ -41,4 +41,9 @@ int dmsc_canon_ev_finish(dmsc_canon_ev *c, dmsc_dm_error *err);
 
 void dmsc_canon_ev_free(dmsc_canon_ev *c);
 
+/* Is this UTF-8 (RFC 3629, strict) made of XML characters?  *bad: the
+ * first byte that is not.  Both implementations of the canonical form
+ * decide with it whether OPAQUE bytes can stand as text. */
+bool dmsc_canon_xml_text_ok(const unsigned char *s, size_t n, size_t *bad);
+
 #endif /* DMSC_DMEXT_CANON_EVENTS_H */

@@ -395,69 +395,6 @@ static unsigned char *decode_text(const xmlChar *text, bool skip_space,
 	return out;
 }
 
-/* The length of the well-formed UTF-8 sequence at s (RFC 3629: no
- * overlong forms, no surrogates, nothing past U+10FFFF) and its code
- * point, or 0.  (libxml2 2.9's xmlGetUTF8Char() takes a continuation byte
- * as a lead byte and overlong forms: found by fuzzing.) */
-static size_t utf8_char(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	unsigned char lo = 0x80, hi = 0xBF;
-	size_t len;
-	uint32_t c;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-		len = 2;
-		c = s[0] & 0x1Fu;
-	} else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-		len = 3;
-		c = s[0] & 0x0Fu;
-		if (s[0] == 0xE0)
-			lo = 0xA0;
-		else if (s[0] == 0xED)
-			hi = 0x9F;
-	} else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-		len = 4;
-		c = s[0] & 0x07u;
-		if (s[0] == 0xF0)
-			lo = 0x90;
-		else if (s[0] == 0xF4)
-			hi = 0x8F;
-	} else {
-		return 0;
-	}
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3Fu);
-	}
-	*cp = c;
-	return len;
-}
-
-/* Is this UTF-8 made of XML characters?  *bad: the first byte that is not. */
-static bool xml_text_ok(const unsigned char *s, size_t n, size_t *bad)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		uint32_t c;
-		size_t len = utf8_char(s + i, n - i, &c);
-
-		if (len == 0 || !xmlIsCharQ(c)) {
-			*bad = i;
-			return false;
-		}
-		i += len;
-	}
-	return true;
-}
-
 /* The base64 text the decoder made of OPAQUE bytes, back to the bytes. */
 static int opaque_bytes(struct canon *c, xmlNodePtr el, xmlNodePtr text,
                         unsigned char **bytes, size_t *n)
@@ -493,7 +430,7 @@ static int opaque_to_text(struct canon *c, xmlNodePtr el)
 		rc = opaque_bytes(c, el, t, &bytes, &n);
 		if (rc != 0)
 			return rc;
-		if (!xml_text_ok(bytes, n, &bad))
+		if (!dmsc_canon_xml_text_ok(bytes, n, &bad))
 			rc = node_fail(c, el, DMSC_DM_UNSUPPORTED, "OPAQUE byte "
 			               "%zu (0x%02X) is not UTF-8 text, but the "
 			               "Format is not bin or b64", bad, bytes[bad]);
