@@ -381,12 +381,15 @@ audit_has '"result":"rejected","policy":"ask"' "policy ask without a terminal"
 if grep -q $'\r' "$T/err"; then fail "a progress bar was drawn without a terminal"; fi
 # ask_on_tty ANSWER ARGS...: dmsc approve --policy ask on a pseudo-terminal
 # that types ANSWER; the session's output in $T/tty, status in RC.
+# script(1) runs its command with $SHELL: the command is quoted with bash's
+# printf %q ($'...' for the escape in a file name below), which /bin/sh
+# would take literally, so SHELL is bash whatever the caller's is.
 ask_on_tty() {
     local answer=$1 cmd q
     shift
     cmd=$(printf '%q ' "$DMSC" approve "${CARD[@]}" --audit-log "$AUDIT" --policy ask "$@")
     RC=0
-    printf '%s\n' "$answer" | script -qec "$cmd" /dev/null >"$T/tty" 2>&1 || RC=$?
+    printf '%s\n' "$answer" | SHELL=/bin/bash script -qec "$cmd" /dev/null >"$T/tty" 2>&1 || RC=$?
     for q in "operation: ./FUMO/fw1/DownloadAndUpdate" "package:   $T/fw-changed.bin" \
              "size:      3000000 bytes" "SHA-256:   " "signed by: CN=ma" "Type 'yes'"; do
         grep -qF -- "$q" "$T/tty" || fail "the question on the terminal lacks '$q'" "$(indent <"$T/tty")"
@@ -416,7 +419,7 @@ cp "$T/fw-changed.bin" "$esc_pkg"
 cmd=$(printf '%q ' "$DMSC" approve "${CARD[@]}" --audit-log "$AUDIT" --policy ask \
     --message "$T/fumo-forged.xml" --signature "$T/fumo-forged.sig" "$esc_pkg")
 RC=0
-printf 'no\n' | script -qec "$cmd" /dev/null >"$T/tty" 2>&1 || RC=$?
+printf 'no\n' | SHELL=/bin/bash script -qec "$cmd" /dev/null >"$T/tty" 2>&1 || RC=$?
 expect_rc 8 "policy ask, a forged operation and an escape in the file name, the user types no"
 grep -qF "operation: ./FUMO/fw1/DownloadAndUpdate?  signed by: CN=ma (forged) (unverified)" "$T/tty" ||
     fail "the line break in the operation is not shown as '?'" "$(indent <"$T/tty")"
