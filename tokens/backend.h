@@ -1,7 +1,7 @@
 /*
  * The token backend interface: what the module asks of a card. The
- * virtual UICC (tokens/vuicc) implements it; a PC/SC UICC backend can
- * implement it later. The module keeps sessions, handles, the object
+ * virtual UICC (tokens/vuicc) and the PC/SC UICC (tokens/pcsc, a PKCS#15
+ * card in a reader) implement it. The module keeps sessions, handles, the object
  * cache and the attribute policy; a backend keeps slots, PINs and the
  * objects at rest.
  *
@@ -66,15 +66,30 @@ typedef struct {
     CK_RV (*destroy)(dmsc_btoken *t, uint64_t oid);
     /* Open a sealed value (needs a login); *plain is malloc'd, wipe it. */
     CK_RV (*unseal)(dmsc_btoken *t, const dmsc_attr *sealed, void **plain, CK_ULONG *len);
+
+    /* Sign with a private key that never leaves the card: the object oid
+     * is a CKO_PRIVATE_KEY with no private value among its attributes.
+     * NULL for a backend whose keys are values (the virtual UICC).
+     * mech is CKM_RSA_PKCS (in: the DigestInfo, or the raw data, to pad
+     * and sign) or CKM_ECDSA (in: the hash; out: r || s as PKCS#11 has
+     * it); others are CKR_MECHANISM_INVALID. sig has *sig_len bytes of
+     * room; *sig_len is set to the signature's length. Needs a login. */
+    CK_RV (*sign)(dmsc_btoken *t, uint64_t oid, CK_MECHANISM_TYPE mech, const unsigned char *in,
+                  CK_ULONG in_len, unsigned char *sig, CK_ULONG *sig_len);
 } dmsc_backend_ops;
 
 struct dmsc_backend {
     const dmsc_backend_ops *ops;
 };
 
-/* The virtual UICC backend over the configured store. */
 /* The virtual UICC backend over the configured store; its keys at rest
  * are computed in the module's OpenSSL library context. */
 CK_RV dmsc_vuicc_open(OSSL_LIB_CTX *libctx, dmsc_backend **out);
+
+/* The PC/SC backend: one slot per reader (or per reader named in the
+ * configuration's pcsc_readers), a PKCS#15 DM card in it as the token.
+ * Slot ids are DMSC_PCSC_SLOT_BASE + the reader's index. */
+#define DMSC_PCSC_SLOT_BASE ((CK_SLOT_ID)0x10000)
+CK_RV dmsc_pcsc_open(OSSL_LIB_CTX *libctx, const char *const *readers, size_t n_readers, dmsc_backend **out);
 
 #endif
