@@ -18,6 +18,7 @@ static const struct {
     { "store", DMSC_DEBUG_STORE },
     { "pin", DMSC_DEBUG_PIN },
     { "object", DMSC_DEBUG_OBJECT },
+    { "card", DMSC_DEBUG_CARD },
 };
 
 void dmsc_debug_init(void)

@@ -1,6 +1,6 @@
 /*
  * Debug tracing, switched on by the environment variable DMSC_DEBUG
- * (any value; "all" or a comma list of areas: call,store,pin,object).
+ * (any value; "all" or a comma list of areas: call,store,pin,object,card).
  * It traces calls, return codes and store events only: never a PIN,
  * a key or an attribute value.
  */
@@ -14,6 +14,7 @@ enum dmsc_debug_area {
     DMSC_DEBUG_STORE = 1 << 1,
     DMSC_DEBUG_PIN = 1 << 2,
     DMSC_DEBUG_OBJECT = 1 << 3,
+    DMSC_DEBUG_CARD = 1 << 4, /* PC/SC readers and APDUs: headers and status words, no data */
 };
 
 extern int dmsc_debug_flags;

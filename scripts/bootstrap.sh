@@ -11,7 +11,8 @@ PACKAGES="build-essential autoconf automake libtool pkg-config
   check opensc softhsm2 gnutls-bin libengine-pkcs11-openssl util-linux xxd
   clang libclang-rt-14-dev time
   xmlsec1 libxmlsec1-dev libwbxml2-utils python3
-  libnss3-tools openjdk-17-jdk-headless python3-pykcs11"
+  libnss3-tools openjdk-17-jdk-headless python3-pykcs11
+  libpcsclite-dev pcscd"
 
 missing=""
 for p in $PACKAGES; do

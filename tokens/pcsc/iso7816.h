@@ -14,6 +14,9 @@ CK_RV dmsc_iso_select_aid(dmsc_card *c, const uint8_t *aid, size_t len, uint16_t
  * relative to the current DF (PKCS#15 Path semantics). *size: the EF's
  * size from the FCP (tag 80 or 81), 0 when the card does not say. */
 CK_RV dmsc_iso_select_path(dmsc_card *c, const uint8_t *path, size_t len, size_t *size, uint16_t *sw);
+/* The EF size an FCP (62) or FCI (6F) template states: tag 80, else 81;
+ * 0 when it states none or is malformed. */
+size_t dmsc_iso_fcp_size(const uint8_t *fcp, size_t len);
 /* READ BINARY at offset, up to len bytes (<= 256) of the current EF. */
 CK_RV dmsc_iso_read_binary(dmsc_card *c, size_t offset, size_t len, uint8_t *out, size_t *got, uint16_t *sw);
 /* Select path and read the whole EF (its FCP size, else until the card

@@ -48,7 +48,9 @@ CK_RV dmsc_card_transmit(dmsc_card *c, const dmsc_apdu *a, uint8_t *out, size_t 
                          uint16_t *sw);
 
 /* SCardBeginTransaction/EndTransaction around a sequence of APDUs that
- * another application must not interleave with (select, verify, sign). */
+ * another application must not interleave with (select, verify, sign).
+ * begin returns DMSC_CKR_CARD_RESET (once, no transaction held) when the
+ * card was reset meanwhile, CKR_DEVICE_REMOVED when it is gone. */
 CK_RV dmsc_card_begin(dmsc_card *c);
 void dmsc_card_end(dmsc_card *c);
 
