@@ -15,6 +15,8 @@ EXTRA_DIST += \
 	tests/fuzz/run-fuzz.sh \
 	tests/fuzz/test-fuzz-short.sh \
 	tests/fuzz/fuzz-p11.c \
+	tests/fuzz/fuzz-apdu.c \
+	tests/fuzz/corpus/apdu \
 	tests/fuzz/make-p11-seeds.py \
 	tests/fuzz/corpus/p11
 

@@ -3,10 +3,13 @@
 # seed corpus (and with its dictionary, when it has one): the dm-ext ones
 # (dm-ext/fuzz-*.c, corpora dm-ext/corpus/*, dictionaries dm-ext/*.dict)
 # and p11 (tests/fuzz/fuzz-p11.c: random PKCS#11 call sequences on a
-# scratch card, the whole module compiled in; corpus tests/fuzz/corpus/p11).
+# scratch card, the whole module compiled in; corpus tests/fuzz/corpus/p11)
+# and apdu (tests/fuzz/fuzz-apdu.c: the fuzzer plays a smart card answering
+# the PC/SC transport and the ISO 7816 commands; corpus tests/fuzz/corpus/apdu).
 #
 #   tests/fuzz/run-fuzz.sh [TARGET...]      TARGET: wbxml, canon, canon-diff,
-#                                           wbxml-enc, profile, p11, tnds, dmcmd
+#                                           wbxml-enc, profile, p11, tnds, dmcmd,
+#                                           apdu
 #                                           (default wbxml, canon, canon-diff)
 #   FUZZ_SECONDS=600 tests/fuzz/run-fuzz.sh  a longer run by hand
 #
@@ -87,6 +90,7 @@ sources() {
         echo "tests/fuzz/fuzz-p11.c"
         tr ' ' '\n' <<<"$list" | grep '\.c$'
         ;;
+    apdu) echo "tests/fuzz/fuzz-apdu.c tokens/pcsc/apdu.c tokens/pcsc/card.c tokens/pcsc/iso7816.c module/debug.c" ;;
     wbxml) echo "fuzz-wbxml.c wbxml.c wbxml-pages.c" ;;
     canon) echo "fuzz-canon.c canon.c canon-events.c dmmsg.c base64.c wbxml.c wbxml-pages.c" ;;
     canon-diff) echo "fuzz-canon-diff.c canon.c canon-events.c dmmsg.c base64.c wbxml.c wbxml-pages.c" ;;
@@ -105,14 +109,14 @@ sources() {
 corpus_of() {
     case "$1" in
     wbxml-enc | canon-diff) echo "$DMEXT/corpus/canon" ;;
-    p11) echo "$SRC/tests/fuzz/corpus/p11" ;;
+    p11 | apdu) echo "$SRC/tests/fuzz/corpus/$1" ;;
     *) echo "$DMEXT/corpus/$1" ;;
     esac
 }
 dict_of() {
     case "$1" in
     wbxml-enc | canon-diff) echo "$DMEXT/fuzz-canon.dict" ;;
-    p11) ;;
+    p11 | apdu) ;;
     *) echo "$DMEXT/fuzz-$1.dict" ;;
     esac
 }
@@ -121,8 +125,8 @@ TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(wbxml canon canon-diff)
 for t in "${TARGETS[@]}"; do
     case "$t" in
-    wbxml | canon | canon-diff | wbxml-enc | profile | p11 | tnds | dmcmd) ;;
-    *) die "unknown target '$t' (known: wbxml, canon, canon-diff, wbxml-enc, profile, p11, tnds, dmcmd)" ;;
+    wbxml | canon | canon-diff | wbxml-enc | profile | p11 | tnds | dmcmd | apdu) ;;
+    *) die "unknown target '$t' (known: wbxml, canon, canon-diff, wbxml-enc, profile, p11, tnds, dmcmd, apdu)" ;;
     esac
 done
 
@@ -185,6 +189,12 @@ build() {
         # shellcheck disable=SC2206 # pkg-config output is a word list
         flags=(-DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -I"$SRC/module" -I"$SRC/tokens"
             -I"$SRC/include" -I"$DMEXT" -I"$DMEXT/profile" -I"$BUILDDIR" $MOD_CFLAGS -pthread
+            "${srcs[@]}" $MOD_LIBS)
+    elif [ "$t" = apdu ]; then
+        # The PC/SC transport without pcsc-lite: the fuzzer is the card.
+        for f in $list; do srcs+=("$SRC/$f"); done
+        # shellcheck disable=SC2206
+        flags=(-I"$SRC/module" -I"$SRC/tokens" -I"$SRC/tokens/pcsc" -I"$BUILDDIR" $MOD_CFLAGS
             "${srcs[@]}" $MOD_LIBS)
     else
         for f in $list; do srcs+=("$DMEXT/$f"); done

@@ -447,7 +447,7 @@ START_TEST(read_ef_bounded)
     /* FCP says 300, 100 accepted: nothing read. Unknown size, 8 accepted,
      * the card has more: the probe byte tells. Exactly 8: fine. */
     SCRIPT(s, { 0, "62048002012C9000" }, { 0, "9000" }, { 8, "9000" }, { 1, "9000" },
-           { 0, "9000" }, { 8, "9000" }, { 0, "6B00" });
+           { 0, "9000" }, { 8, "9000" }, { 0, "6B00" }, { 0, "9000" }, { 1, "6B00" });
     dmsc_card *c = card_over(&s);
     uint8_t *data = (uint8_t *)"x";
     size_t len = 5;
@@ -463,6 +463,9 @@ START_TEST(read_ef_bounded)
     ck_assert_uint_eq(len, 8);
     free(data);
     ck_assert_uint_eq(s.n_cmds, 7);
+    /* Found by fuzz-apdu: a byte past max with 6B00 is still too much. */
+    ck_assert_int_eq(dmsc_iso_read_ef(c, path, 2, 0, &data, &len, &sw), CKR_DEVICE_MEMORY);
+    ck_assert_ptr_null(data);
     dmsc_card_disconnect(c);
 }
 END_TEST
