@@ -64,7 +64,7 @@ CK_RV dmsc_card_transmit(dmsc_card *c, const dmsc_apdu *a, uint8_t *out, size_t 
                    a->p1, a->p2, a->data_len, a->le, *out_len, dmsc_apdu_sw_text(*sw));
     else
         dmsc_debug(DMSC_DEBUG_CARD, "APDU %02X %02X %02X %02X Lc=%zu Le=%zu: %s", a->cla, a->ins, a->p1, a->p2,
-                   a->data_len, a->le, dmsc_rv_name(rv));
+                   a->data_len, a->le, rv == DMSC_CKR_CARD_RESET ? "card reset" : dmsc_rv_name(rv));
     return rv;
 }
 

@@ -56,7 +56,8 @@ typedef struct {
 /* pcscd or its client socket is gone (stopped, restarted). */
 static bool service_gone(LONG rv)
 {
-    return rv == SCARD_E_NO_SERVICE || rv == SCARD_E_SERVICE_STOPPED || rv == SCARD_E_INVALID_HANDLE;
+    return rv == SCARD_E_NO_SERVICE || rv == SCARD_E_SERVICE_STOPPED || rv == SCARD_E_INVALID_HANDLE ||
+           rv == SCARD_F_COMM_ERROR;
 }
 
 /* One map from PC/SC errors of a card to PKCS#11, with a trace. */
@@ -70,7 +71,7 @@ static CK_RV card_error(const char *what, const char *reader_name, LONG rv)
     case SCARD_E_NO_SERVICE:
     case SCARD_E_SERVICE_STOPPED:
     case SCARD_E_INVALID_HANDLE:
-        dmsc_debug(DMSC_DEBUG_CARD, "%s on '%s': %s: the card is gone", what, reader_name,
+        dmsc_debug(DMSC_DEBUG_CARD, "%s on '%s': %s: no card (or reader) there", what, reader_name,
                    pcsc_stringify_error(rv));
         return CKR_DEVICE_REMOVED;
     case SCARD_E_NO_MEMORY:

@@ -20,3 +20,10 @@ tokens_pcsc_test_apdu_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 # libdmsc-testable for the debug trace (module/debug.c).
 tokens_pcsc_test_apdu_LDADD = libdmsc-pcsc-transport.la libdmsc-testable.la $(OPENSSL_LIBS) $(CHECK_LIBS)
 endif
+
+# The transport against a real pcscd, vpcd and the emulated card (the
+# harness of tests/pcsc/pcsc-lib.sh): pcsc-probe drives it line by line.
+check_PROGRAMS += tests/pcsc/pcsc-probe
+tests_pcsc_pcsc_probe_SOURCES = tests/pcsc/pcsc-probe.c
+tests_pcsc_pcsc_probe_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS)
+tests_pcsc_pcsc_probe_LDADD = libdmsc-pcsc-transport.la libdmsc-testable.la $(PCSC_LIBS) $(OPENSSL_LIBS)
