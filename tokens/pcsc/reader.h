@@ -31,10 +31,12 @@ typedef struct {
  * names), n_readers 0 for every reader. No pcscd running is not an
  * error: the context lists no readers until one appears. */
 CK_RV dmsc_pcsc_new(const char *const *readers, size_t n_readers, dmsc_pcsc **out);
+/* Every card of p must be disconnected first. */
 void dmsc_pcsc_free(dmsc_pcsc *p);
 
 /* The readers and the card presence now, without blocking; the array
- * stays valid until the next call or dmsc_pcsc_free. */
+ * stays valid until the next call or dmsc_pcsc_free (callers polling
+ * from several threads serialise their polls). */
 CK_RV dmsc_pcsc_poll(dmsc_pcsc *p, const dmsc_reader_state **readers, size_t *n);
 
 /* Connect to the card in reader index (shared mode, T=0 or T=1). */
