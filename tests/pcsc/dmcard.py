@@ -1,0 +1,382 @@
+"""The emulated DM smart card of the PC/SC tests: a card OS on top of
+python3-virtualsmartcard (vsmartcard's vicc library).
+
+What comes from virtualsmartcard: the ISO 7816-4 shell (Iso7816OS: APDU
+parsing, the ATR, GET RESPONSE / 61xx), the file system (MF, DF,
+TransparentStructureEF: SELECT by FID, path or AID with FCP/FCI, READ
+BINARY) and the vpcd connection (VirtualICC).  What is ours: the security
+part a UICC has and vicc's stock SAM lacks (see /work/briefs/vicc-notes.md):
+several PINs by reference with retry counters (63Cx, 6983), the empty
+VERIFY that only asks, CHANGE REFERENCE DATA, RESET RETRY COUNTER with the
+PUK, UPDATE BINARY only after the PIN and never past the end of an EF,
+MSE SET DST + PSO COMPUTE DIGITAL SIGNATURE with an RSA key, and a reset
+that clears the security status.
+
+The card is a JSON "image" (make-card.py writes it):
+  {"format": "dmsc-test-card-1",
+   "files": [{"path": "2F00", "data": HEX}, {"path": "5015", "aid": HEX},
+             {"path": "5015/5031", "data": HEX}, ...],   # paths below 3F00
+   "pins": {"1": {"value": HEX, "max_tries": 3, "tries_left": 3,
+                  "unblocked_by": "2"}, "2": {...}},
+   "keys": {"1": {"n": HEX, "e": HEX, "d": HEX, "pin": "1"}},
+   "write_pin": "1"}
+Every command that changes what a card keeps (EF contents, retry
+counters, PINs) writes the image back at once, as a card's EEPROM would:
+killing the emulator at any moment leaves the state of the last APDU.
+"""
+
+import json
+import logging
+import os
+import sys
+import types
+
+# Debian's python3-virtualsmartcard 3.3 installs its package one directory
+# too deep for Debian's python3 (site-packages/virtualsmartcard/...), and
+# its CryptoUtils imports PyCrypto's "Crypto" at import time, falling back
+# to Python 2's "sha".  Nothing we call needs either: a stub "sha" lets the
+# import succeed.
+VSC_DIRS = ("/usr/lib/python3/site-packages/virtualsmartcard",
+            "/usr/lib/python3/dist-packages")
+for _d in VSC_DIRS:
+    if os.path.isdir(os.path.join(_d, "virtualsmartcard")) and _d not in sys.path:
+        sys.path.append(_d)
+try:
+    import Crypto.Cipher  # noqa: F401  (PyCrypto, when installed)
+except ImportError:
+    sys.modules.setdefault("sha", types.ModuleType("sha"))
+
+from virtualsmartcard.VirtualSmartcard import Iso7816OS  # noqa: E402
+from virtualsmartcard.SmartcardFilesystem import MF, DF, TransparentStructureEF  # noqa: E402
+from virtualsmartcard.SWutils import SwError, SW  # noqa: E402
+
+IMAGE_FORMAT = "dmsc-test-card-1"
+
+# Commands whose data is secret: the trace shows their header only.
+SECRET_INS = (0x20, 0x24, 0x2C)
+
+
+def tries_left_error(n):
+    """63Cx: x tries left (vicc's SwError only knows fixed status words)."""
+    e = SwError(SW["WARN_NOINFO63"])
+    e.sw = 0x63C0 | n
+    e.message = "verification failed, %d tries left" % n
+    return e
+
+
+class CardError(Exception):
+    """An image that cannot be a card: says what and where."""
+
+
+def _hex(b):
+    return b.hex().upper()
+
+
+def _unhex(s, what):
+    try:
+        return bytes.fromhex(s)
+    except (TypeError, ValueError):
+        raise CardError("%s: not hexadecimal: %r" % (what, s))
+
+
+class Security:
+    """PINs, keys and the security status of one card session."""
+
+    def __init__(self, pins, keys, write_pin):
+        self.pins = pins          # ref(int) -> dict(value, max_tries, tries_left, unblocked_by)
+        self.keys = keys          # ref(int) -> dict(n, e, d: int, pin: int)
+        self.write_pin = write_pin
+        self.verified = set()
+        self.dst_key = None
+
+    def reset(self):
+        """A reset or power cycle: nothing stays verified or selected."""
+        self.verified.clear()
+        self.dst_key = None
+
+    # ---- PIN checks -------------------------------------------------------
+    def _pin(self, ref):
+        if ref not in self.pins:
+            raise SwError(SW["ERR_DATANOTFOUND"])      # 6A88
+        return self.pins[ref]
+
+    def _check(self, ref, value):
+        """Spends a try on a wrong value: 63Cx, 6983 once blocked."""
+        pin = self._pin(ref)
+        if pin["tries_left"] == 0:
+            raise SwError(SW["ERR_AUTHBLOCKED"])       # 6983
+        if len(value) != len(pin["value"]):
+            raise SwError(SW["ERR_WRONGLENGTH"])       # 6700, no try spent
+        if value != pin["value"]:
+            pin["tries_left"] -= 1
+            self.verified.discard(ref)
+            raise tries_left_error(pin["tries_left"])
+        pin["tries_left"] = pin["max_tries"]
+        self.verified.add(ref)
+
+    def verify(self, p1, p2, data):
+        pin = self._pin(p2)
+        if p1 == 0xFF and not data:                    # ISO 7816-4: log out
+            self.verified.discard(p2)
+            return SW["NORMAL"], b""
+        if p1 != 0x00:
+            raise SwError(SW["ERR_INCORRECTP1P2"])
+        if not data:                                   # only asks
+            if pin["tries_left"] == 0:
+                raise SwError(SW["ERR_AUTHBLOCKED"])
+            if p2 in self.verified:
+                return SW["NORMAL"], b""
+            raise tries_left_error(pin["tries_left"])
+        self._check(p2, data)
+        return SW["NORMAL"], b""
+
+    def change_reference_data(self, p1, p2, data):
+        pin = self._pin(p2)
+        n = len(pin["value"])
+        if p1 == 0x00:
+            if len(data) != 2 * n:
+                raise SwError(SW["ERR_WRONGLENGTH"])
+            self._check(p2, data[:n])
+            new = data[n:]
+        elif p1 == 0x01:
+            if p2 not in self.verified:
+                raise SwError(SW["ERR_SECSTATUS"])
+            new = data
+        else:
+            raise SwError(SW["ERR_INCORRECTP1P2"])
+        if len(new) != n:
+            raise SwError(SW["ERR_WRONGLENGTH"])
+        pin["value"] = bytes(new)
+        return SW["NORMAL"], b""
+
+    def reset_retry_counter(self, p1, p2, data):
+        pin = self._pin(p2)
+        puk_ref = pin.get("unblocked_by")
+        if puk_ref is None:
+            raise SwError(SW["ERR_CONDITIONNOTSATISFIED"])
+        m = len(self._pin(puk_ref)["value"])
+        n = len(pin["value"])
+        if p1 == 0x00:
+            if len(data) != m + n:
+                raise SwError(SW["ERR_WRONGLENGTH"])
+            self._check(puk_ref, data[:m])
+            pin["value"] = bytes(data[m:])
+        elif p1 == 0x01:
+            if len(data) != m:
+                raise SwError(SW["ERR_WRONGLENGTH"])
+            self._check(puk_ref, data)
+        else:
+            raise SwError(SW["ERR_INCORRECTP1P2"])
+        pin["tries_left"] = pin["max_tries"]
+        self.verified.discard(puk_ref)
+        return SW["NORMAL"], b""
+
+    # ---- signature ----------------------------------------------------------
+    def manage_security_environment(self, p1, p2, data):
+        if p1 == 0xF3:                                 # RESTORE: the default SE
+            self.dst_key = None
+            return SW["NORMAL"], b""
+        if p1 != 0x41 or p2 != 0xB6:
+            raise SwError(SW["ERR_INCORRECTP1P2"])
+        i, key = 0, None
+        while i + 2 <= len(data):
+            tag, ln = data[i], data[i + 1]
+            val = data[i + 2:i + 2 + ln]
+            if len(val) != ln:
+                raise SwError(SW["ERR_INCORRECTPARAMETERS"])
+            if tag == 0x84:
+                key = int.from_bytes(val, "big")
+            i += 2 + ln
+        if i != len(data) or key is None:
+            raise SwError(SW["ERR_INCORRECTPARAMETERS"])
+        if key not in self.keys:
+            raise SwError(SW["ERR_DATANOTFOUND"])
+        self.dst_key = key
+        return SW["NORMAL"], b""
+
+    def perform_security_operation(self, p1, p2, data):
+        if (p1, p2) != (0x9E, 0x9A):
+            raise SwError(SW["ERR_INCORRECTP1P2"])
+        if self.dst_key is None:
+            raise SwError(SW["ERR_CONDITIONNOTSATISFIED"])
+        key = self.keys[self.dst_key]
+        if key["pin"] not in self.verified:
+            raise SwError(SW["ERR_SECSTATUS"])
+        k = (key["n"].bit_length() + 7) // 8
+        if not data or len(data) > k - 11:
+            raise SwError(SW["ERR_WRONGLENGTH"])
+        # PKCS#1 v1.5 block type 1 around whatever the host sent (a
+        # DigestInfo for RSASSA-PKCS1-v1_5), then the private operation.
+        block = b"\x00\x01" + b"\xff" * (k - 3 - len(data)) + b"\x00" + bytes(data)
+        sig = pow(int.from_bytes(block, "big"), key["d"], key["n"])
+        return SW["NORMAL"], sig.to_bytes(k, "big")
+
+    # No secure messaging on this card.
+    def parse_SM_CAPDU(self, capdu, header_authentication):
+        raise SwError(SW["ERR_SECMESSNOTSUPPORTED"])
+
+    def protect_result(self, sw, result):
+        return sw, result
+
+
+class DMCardOS(Iso7816OS):
+    """Iso7816OS with our security, fixed-size EFs and a persistent image."""
+
+    def __init__(self, image_path):
+        self.image_path = image_path
+        with open(image_path, "r", encoding="utf-8") as f:
+            self.image = json.load(f)
+        if self.image.get("format") != IMAGE_FORMAT:
+            raise CardError("%s: not a %s image" % (image_path, IMAGE_FORMAT))
+        mf, self.efs = self._build_fs(self.image["files"])
+        sec = self._build_security(self.image)
+        self.trace = None
+        handlers = {
+            0xA4: self.select_file,
+            0xB0: mf.readBinaryPlain,
+            0xB2: mf.readRecordPlain,
+            0xC0: self.getResponse,
+            0xD6: self.update_binary,
+            0x20: self._persisting(sec.verify),
+            0x24: self._persisting(sec.change_reference_data),
+            0x2C: self._persisting(sec.reset_retry_counter),
+            0x22: sec.manage_security_environment,
+            0x2A: sec.perform_security_operation,
+        }
+        Iso7816OS.__init__(self, mf, sec, ins2handler=handlers)
+
+    # ---- building from the image ----------------------------------------
+    @staticmethod
+    def _build_fs(files):
+        mf = MF()
+        dfs = {"": mf}
+        efs = {}
+        for ent in files:
+            path = ent["path"].upper().strip("/")
+            parts = path.split("/")
+            parent = dfs.get("/".join(parts[:-1]))
+            if parent is None or len(parts[-1]) != 4:
+                raise CardError("file %s: bad path or parent DF not defined before it" % path)
+            fid = int(parts[-1], 16)
+            if "aid" in ent or ent.get("type") == "DF":
+                aid = _unhex(ent["aid"], path) if "aid" in ent else None
+                df = DF(parent=parent, fid=fid, dfname=aid)
+                parent.append(df)
+                dfs[path] = df
+            else:
+                data = _unhex(ent.get("data", ""), path)
+                ef = TransparentStructureEF(parent=parent, fid=fid, data=data)
+                parent.append(ef)
+                efs[path] = ef
+        return mf, efs
+
+    @staticmethod
+    def _build_security(image):
+        pins = {}
+        for ref, p in image.get("pins", {}).items():
+            pins[int(ref, 0)] = {
+                "value": _unhex(p["value"], "pin " + ref),
+                "max_tries": int(p["max_tries"]),
+                "tries_left": int(p["tries_left"]),
+                "unblocked_by": int(p["unblocked_by"], 0) if p.get("unblocked_by") else None,
+            }
+        keys = {}
+        for ref, k in image.get("keys", {}).items():
+            keys[int(ref, 0)] = {"n": int(k["n"], 16), "e": int(k["e"], 16),
+                                 "d": int(k["d"], 16), "pin": int(k["pin"], 0)}
+        return Security(pins, keys, int(image.get("write_pin", "1"), 0))
+
+    # ---- persistence --------------------------------------------------------
+    def save(self):
+        """Writes EF contents and PIN state back (atomically: rename)."""
+        for ent in self.image["files"]:
+            ef = self.efs.get(ent["path"].upper().strip("/"))
+            if ef is not None:
+                ent["data"] = _hex(ef.data)
+        for ref, p in self.SAM.pins.items():
+            ent = self.image["pins"][[r for r in self.image["pins"] if int(r, 0) == ref][0]]
+            ent["value"] = _hex(p["value"])
+            ent["tries_left"] = p["tries_left"]
+        tmp = self.image_path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(self.image, f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.image_path)
+
+    def _persisting(self, handler):
+        def run(p1, p2, data):
+            try:
+                return handler(p1, p2, data)
+            finally:
+                self.save()
+        return run
+
+    # ---- commands ---------------------------------------------------------------
+    @staticmethod
+    def _tlv(tag, value):
+        n = len(value)
+        if n < 0x80:
+            length = bytes([n])
+        elif n < 0x100:
+            length = bytes([0x81, n])
+        else:
+            length = bytes([0x82, n >> 8, n & 0xFF])
+        return bytes([tag]) + length + value
+
+    def select_file(self, p1, p2, data):
+        # vicc 3.3's selectFile cannot build an FCI or FCP under Python 3
+        # (TLVutils.pack joins bytes as a list): its file search is reused,
+        # the answer built here.
+        f = self.mf._selectFile(p1, p2, data)
+        kind = p2 & 0x0C
+        if kind in (0x00, 0x04):
+            answer = self._tlv(0x6F if kind == 0x00 else 0x62, MF.encodeFileControlParameter(f))
+        else:                                          # 08 FMD (none here), 0C nothing
+            answer = b""
+        self.mf.current = f
+        return SW["NORMAL"], answer
+
+    def update_binary(self, p1, p2, data):
+        if self.SAM.write_pin not in self.SAM.verified:
+            raise SwError(SW["ERR_SECSTATUS"])
+        ef, offsets, datalist = self.mf.dataUnitsDecodePlain(p1, p2, data)
+        if not isinstance(ef, TransparentStructureEF):
+            raise SwError(SW["ERR_INCOMPATIBLEWITHFILE"])
+        if offsets[0] + len(data) > len(ef.data):      # EFs have a fixed size
+            raise SwError(SW["ERR_OFFSETOUTOFFILE"])
+        ef.updatebinary(offsets, datalist)
+        self.save()
+        return SW["NORMAL"], b""
+
+    def formatResult(self, seekable, le, data, sw, sm):
+        # vicc compares Le with the data length even when the command had
+        # no Le (UPDATE BINARY): no Le is Ne = 0.
+        if seekable and le is None:
+            le = 0
+        return Iso7816OS.formatResult(self, seekable, le, data, sw, sm)
+
+    def execute(self, msg):
+        try:
+            answer = Iso7816OS.execute(self, msg)
+        except Exception as e:  # a card answers; it does not die on a bad APDU
+            logging.error("internal error on an APDU: %r", e)
+            answer = b"\x6f\x00"
+        if self.trace:
+            shown = msg[:4] if len(msg) > 4 and msg[1] in SECRET_INS else msg
+            self.trace.write("C: %s%s\nR: %s\n" % (_hex(shown), " (data hidden)" if shown is not msg else "",
+                                                   _hex(answer)))
+            self.trace.flush()
+        return answer
+
+    def powerUp(self):
+        self.SAM.reset()
+        self.mf.current = self.mf
+
+    def powerDown(self):
+        self.SAM.reset()
+        self.mf.current = self.mf
+
+    def reset(self):
+        self.SAM.reset()
+        self.mf.current = self.mf

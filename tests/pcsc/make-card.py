@@ -1,0 +1,371 @@
+#!/usr/bin/python3
+"""make-card.py: the image of an emulated DM smart card (for dm-vicc.py).
+
+Usage:
+  make-card.py --out IMAGE --key KEY.pem --cert CERT.pem --ma-cert MA.pem
+               --bootstrap BOOT.wbxml --mo NODEPATH=FILE [--mo ...]
+               [--pin 1234] [--puk 12345678] [--iccid DIGITS] [--label DM]
+               [--spares 3] [--spare-size 2048]
+
+The card: MF 3F00 with EF(DIR) 2F00 naming the PKCS#15 application (AID
+A0 00 00 00 63 50 4B 43 53 2D 31 35, DF 3F00/5015), and in it, PKCS#15 v1.1
+(ISO 7816-15) encoded here with asn1crypto (independent of the C side's
+libtasn1 decoder):
+  5031 ODF          -> the directory files below
+  5032 TokenInfo    serialNumber = the ICCID's digits as BCD (F-padded),
+                    manufacturerID "dmsc test card", label --label
+  4401 AODF         user PIN (authId 01, pinReference 01, ascii-numeric,
+                    4..8 digits stored as 8 bytes padded with FF, 3 tries,
+                    initialized + needs-padding; unblocked by the PUK) and
+                    PUK (authId 02, pinReference 02, 8 digits, 10 tries,
+                    unblockingPin + soPin)
+  4402 PrKDF        RSA sign key, iD 01, keyReference 01, guarded by PIN 01
+  4403 PuKDF        its public key (4601: RSAPublicKey DER), iD 01
+  4404 CDF          its certificate (4701), iD 01
+  4405 CDF (trusted, ODF trustedCertificates) the MA certificate (4702),
+                    iD 10, authority
+  4406 DODF         opaque data objects, 2048-byte EF padded with 00:
+                    the DM bootstrap (applicationOID 2.23.43.7.1; EF 4B01,
+                    exact size, path without index/length), one "OMA-DM:MO"
+                    per --mo (label = node path, value = the file's bytes in
+                    a --spare-size EF 4B02.., path with index 0 and length),
+                    and --spares "OMA-DM:SPARE" entries naming empty
+                    (all 00) EFs of --spare-size bytes.
+The key never leaves the card image (no EF holds it); VERIFY, UPDATE
+BINARY and PSO follow dmcard.py's rules.
+
+Exit status: 0 written, 1 an input is missing or unusable (message says which).
+"""
+
+import argparse
+import json
+import sys
+
+from asn1crypto import core, keys, pem, x509
+
+P15_AID = bytes.fromhex("A000000063504B43532D3135")
+DM_BOOTSTRAP_OID = "2.23.43.7.1"
+IMAGE_FORMAT = "dmsc-test-card-1"
+APP_DF = "5015"
+
+
+# ---- PKCS#15 v1.1 ASN.1 (the parts a DM card uses) ---------------------------
+# The module is IMPLICIT TAGS; tags on CHOICEs and on the parameterised
+# types (subClassAttributes [0], typeAttributes [1]) are explicit.
+OPT = {"optional": True}
+
+
+class Path(core.Sequence):
+    _fields = [("path", core.OctetString), ("index", core.Integer, OPT),
+               ("length", core.Integer, {"implicit": 0, "optional": True})]
+
+
+class OdfEntry(core.Choice):  # PKCS15Objects, each a PathOrObjects (path)
+    _alternatives = [(name, Path, {"explicit": tag}) for tag, name in enumerate(
+        ("privateKeys", "publicKeys", "trustedPublicKeys", "secretKeys", "certificates",
+         "trustedCertificates", "usefulCertificates", "dataObjects", "authObjects"))]
+
+
+class TokenFlags(core.BitString):
+    _map = {0: "readonly", 1: "loginRequired", 2: "prnGeneration", 3: "eidCompliant"}
+
+
+class TokenInfo(core.Sequence):
+    _fields = [("version", core.Integer), ("serialNumber", core.OctetString),
+               ("manufacturerID", core.UTF8String, OPT),
+               ("label", core.UTF8String, {"implicit": 0, "optional": True}),
+               ("tokenflags", TokenFlags)]
+
+
+class CommonObjectFlags(core.BitString):
+    _map = {0: "private", 1: "modifiable"}
+
+
+class CommonObjectAttributes(core.Sequence):
+    _fields = [("label", core.UTF8String, OPT), ("flags", CommonObjectFlags, OPT),
+               ("authId", core.OctetString, OPT)]
+
+
+class KeyUsageFlags(core.BitString):
+    _map = {0: "encrypt", 1: "decrypt", 2: "sign", 3: "signRecover", 4: "wrap", 5: "unwrap",
+            6: "verify", 7: "verifyRecover", 8: "derive", 9: "nonRepudiation"}
+
+
+class KeyAccessFlags(core.BitString):
+    _map = {0: "sensitive", 1: "extractable", 2: "alwaysSensitive", 3: "neverExtractable",
+            4: "local"}
+
+
+class CommonKeyAttributes(core.Sequence):
+    _fields = [("iD", core.OctetString), ("usage", KeyUsageFlags),
+               ("native", core.Boolean, {"default": True}),
+               ("accessFlags", KeyAccessFlags, OPT), ("keyReference", core.Integer, OPT)]
+
+
+class RSAKeyAttributes(core.Sequence):  # PrivateRSAKeyAttributes, PublicRSAKeyAttributes
+    _fields = [("value", Path), ("modulusLength", core.Integer)]
+
+
+class RSAKeyObject(core.Sequence):      # privateRSAKey / publicRSAKey (untagged alternatives)
+    _fields = [("commonObjectAttributes", CommonObjectAttributes),
+               ("classAttributes", CommonKeyAttributes),
+               ("typeAttributes", RSAKeyAttributes, {"explicit": 1})]
+
+
+class CommonCertificateAttributes(core.Sequence):
+    _fields = [("iD", core.OctetString), ("authority", core.Boolean, {"default": False})]
+
+
+class X509CertificateAttributes(core.Sequence):
+    _fields = [("value", Path)]
+
+
+class X509CertificateObject(core.Sequence):
+    _fields = [("commonObjectAttributes", CommonObjectAttributes),
+               ("classAttributes", CommonCertificateAttributes),
+               ("typeAttributes", X509CertificateAttributes, {"explicit": 1})]
+
+
+class CommonDataObjectAttributes(core.Sequence):
+    _fields = [("applicationName", core.UTF8String, OPT),
+               ("applicationOID", core.ObjectIdentifier, OPT)]
+
+
+class OpaqueDataObject(core.Sequence):  # opaqueDO: the value is indirect, a path
+    _fields = [("commonObjectAttributes", CommonObjectAttributes),
+               ("classAttributes", CommonDataObjectAttributes),
+               ("typeAttributes", Path, {"explicit": 1})]
+
+
+class PinFlags(core.BitString):
+    _map = {0: "case-sensitive", 1: "local", 2: "change-disabled", 3: "unblock-disabled",
+            4: "initialized", 5: "needs-padding", 6: "unblockingPin", 7: "soPin",
+            8: "disable-allowed", 9: "integrity-protected", 10: "confidentiality-protected",
+            11: "exchangeRefData"}
+
+
+class PinType(core.Enumerated):
+    _map = {0: "bcd", 1: "ascii-numeric", 2: "utf8"}
+
+
+class PinAttributes(core.Sequence):
+    _fields = [("pinFlags", PinFlags), ("pinType", PinType), ("minLength", core.Integer),
+               ("storedLength", core.Integer), ("maxLength", core.Integer, OPT),
+               ("pinReference", core.Integer, {"implicit": 0, "default": 0}),
+               ("padChar", core.OctetString, OPT)]
+
+
+class CommonAuthenticationObjectAttributes(core.Sequence):
+    _fields = [("authId", core.OctetString)]
+
+
+class PinObject(core.Sequence):
+    _fields = [("commonObjectAttributes", CommonObjectAttributes),
+               ("classAttributes", CommonAuthenticationObjectAttributes),
+               ("typeAttributes", PinAttributes, {"explicit": 1})]
+
+
+class DirRecord(core.Sequence):          # EF(DIR) application template, tag 61
+    class_ = 1
+    tag = 1
+    _fields = [("aid", core.OctetString, {"implicit": ("application", 15)}),
+               ("label", core.UTF8String, {"implicit": ("application", 16), "optional": True}),
+               ("path", core.OctetString, {"implicit": ("application", 17)})]
+
+
+# ---- helpers --------------------------------------------------------------------
+class InputError(Exception):
+    pass
+
+
+def read_file(path, what):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise InputError("%s %s: %s" % (what, path, e.strerror))
+
+
+def der_of(path, what):
+    data = read_file(path, what)
+    if pem.detect(data):
+        _, _, data = pem.unarmor(data)
+    return data
+
+
+def iccid_bcd(iccid):
+    if not iccid.isdigit() or not 10 <= len(iccid) <= 20:
+        raise InputError("--iccid %r: 10 to 20 decimal digits expected" % iccid)
+    return bytes.fromhex(iccid + ("F" if len(iccid) % 2 else ""))
+
+
+def pin_block(pin, stored, what):
+    if not pin.isdigit() or not 4 <= len(pin) <= stored:
+        raise InputError("%s: 4 to %d decimal digits expected" % (what, stored))
+    return pin.encode("ascii") + b"\xff" * (stored - len(pin))
+
+
+def fpath(*fids):
+    return bytes.fromhex("3F00" + APP_DF + "".join(fids))
+
+
+def padded(data, size, what):
+    if len(data) > size:
+        raise InputError("%s: %d bytes do not fit the %d-byte EF (raise --spare-size)"
+                         % (what, len(data), size))
+    return data + b"\x00" * (size - len(data))
+
+
+def build(args):
+    # the key, its certificate, the MA certificate
+    try:
+        pki = keys.PrivateKeyInfo.load(der_of(args.key, "--key"))
+        if pki["private_key_algorithm"]["algorithm"].native != "rsa":
+            raise InputError("--key %s: an RSA key is expected" % args.key)
+        rsa = pki["private_key"].parsed
+        n, e, d = (rsa[f].native for f in ("modulus", "public_exponent", "private_exponent"))
+        cert_der = der_of(args.cert, "--cert")
+        cert = x509.Certificate.load(cert_der)
+        cert_pub = cert.public_key["public_key"].parsed
+        ma_der = der_of(args.ma_cert, "--ma-cert")
+        x509.Certificate.load(ma_der).native  # noqa: B018  (parses it all: fails early)
+    except (ValueError, TypeError, KeyError) as ex:
+        raise InputError("a key or certificate file is not a PKCS#8 RSA key / X.509 certificate: %s" % ex)
+    if cert_pub["modulus"].native != n:
+        raise InputError("--cert %s does not certify the key of --key %s" % (args.cert, args.key))
+    bits = n.bit_length()
+    pub_der = keys.RSAPublicKey({"modulus": n, "public_exponent": e}).dump()
+    boot = read_file(args.bootstrap, "--bootstrap")
+
+    files = [("2F00", DirRecord({"aid": P15_AID, "label": args.label,
+                                 "path": fpath()}).dump()), (APP_DF, None)]
+    ef = {}
+
+    def add(fid, data):
+        ef[fid] = data
+
+    # AODF
+    user = PinObject({
+        "commonObjectAttributes": {"label": "User PIN", "flags": {"modifiable"}, "authId": b"\x02"},
+        "classAttributes": {"authId": b"\x01"},
+        "typeAttributes": {"pinFlags": {"local", "initialized", "needs-padding"},
+                           "pinType": "ascii-numeric", "minLength": 4, "storedLength": 8,
+                           "maxLength": 8, "pinReference": 1, "padChar": b"\xff"}})
+    puk = PinObject({
+        "commonObjectAttributes": {"label": "PUK", "flags": {"modifiable"}},
+        "classAttributes": {"authId": b"\x02"},
+        "typeAttributes": {"pinFlags": {"local", "initialized", "needs-padding", "unblockingPin",
+                                        "soPin"},
+                           "pinType": "ascii-numeric", "minLength": 8, "storedLength": 8,
+                           "maxLength": 8, "pinReference": 2, "padChar": b"\xff"}})
+    add("4401", user.dump() + puk.dump())
+
+    # PrKDF, PuKDF, CDF, trusted CDF
+    key_common = {"label": "DM device key", "flags": {"private"}, "authId": b"\x01"}
+    add("4402", RSAKeyObject({
+        "commonObjectAttributes": key_common,
+        "classAttributes": {"iD": b"\x01", "usage": {"sign"}, "keyReference": 1,
+                            "accessFlags": {"sensitive", "alwaysSensitive", "neverExtractable",
+                                            "local"}},
+        "typeAttributes": {"value": {"path": fpath()}, "modulusLength": bits}}).dump())
+    add("4403", RSAKeyObject({
+        "commonObjectAttributes": {"label": "DM device key"},
+        "classAttributes": {"iD": b"\x01", "usage": {"verify"}},
+        "typeAttributes": {"value": {"path": fpath("4601")}, "modulusLength": bits}}).dump())
+    add("4601", pub_der)
+    add("4404", X509CertificateObject({
+        "commonObjectAttributes": {"label": "DM device certificate"},
+        "classAttributes": {"iD": b"\x01"},
+        "typeAttributes": {"value": {"path": fpath("4701")}}}).dump())
+    add("4701", cert_der)
+    add("4405", X509CertificateObject({
+        "commonObjectAttributes": {"label": "MA"},
+        "classAttributes": {"iD": b"\x10", "authority": True},
+        "typeAttributes": {"value": {"path": fpath("4702")}}}).dump())
+    add("4702", ma_der)
+
+    # DODF and the data EFs
+    dodf = OpaqueDataObject({
+        "commonObjectAttributes": {"label": "DM bootstrap"},
+        "classAttributes": {"applicationOID": DM_BOOTSTRAP_OID},
+        "typeAttributes": {"path": fpath("4B01")}}).dump()
+    add("4B01", boot)
+    fid = 0x4B02
+    mo_common = {"flags": {"modifiable"}, "authId": b"\x01"}
+    for mo in args.mo:
+        node, sep, fname = mo.partition("=")
+        if not sep or not node.startswith("./") or not fname:
+            raise InputError("--mo %r: NODEPATH=FILE expected, the node path starting ./" % mo)
+        value = read_file(fname, "--mo")
+        dodf += OpaqueDataObject({
+            "commonObjectAttributes": dict(mo_common, label=node),
+            "classAttributes": {"applicationName": "OMA-DM:MO"},
+            "typeAttributes": {"path": fpath("%04X" % fid), "index": 0,
+                               "length": len(value)}}).dump()
+        add("%04X" % fid, padded(value, args.spare_size, "--mo " + node))
+        fid += 1
+    for i in range(args.spares):
+        dodf += OpaqueDataObject({
+            "commonObjectAttributes": dict(mo_common, label="spare %d" % (i + 1)),
+            "classAttributes": {"applicationName": "OMA-DM:SPARE"},
+            "typeAttributes": {"path": fpath("%04X" % fid)}}).dump()
+        add("%04X" % fid, b"\x00" * args.spare_size)
+        fid += 1
+    add("4406", padded(dodf, args.dodf_size, "the DODF"))
+
+    odf = b"".join(OdfEntry(name=k, value={"path": fpath(v)}).dump() for k, v in (
+        ("privateKeys", "4402"), ("publicKeys", "4403"), ("certificates", "4404"),
+        ("trustedCertificates", "4405"), ("dataObjects", "4406"), ("authObjects", "4401")))
+    add("5031", odf)
+    add("5032", TokenInfo({"version": 0, "serialNumber": iccid_bcd(args.iccid),
+                           "manufacturerID": "dmsc test card", "label": args.label,
+                           "tokenflags": set()}).dump())
+
+    image_files = []
+    for path, data in files:
+        if data is None:
+            image_files.append({"path": path, "aid": P15_AID.hex().upper()})
+        else:
+            image_files.append({"path": path, "data": data.hex().upper()})
+    for fid_hex in sorted(ef):
+        image_files.append({"path": APP_DF + "/" + fid_hex, "data": ef[fid_hex].hex().upper()})
+    return {
+        "format": IMAGE_FORMAT,
+        "files": image_files,
+        "pins": {"1": {"value": pin_block(args.pin, 8, "--pin").hex().upper(), "max_tries": 3,
+                       "tries_left": 3, "unblocked_by": "2"},
+                 "2": {"value": pin_block(args.puk, 8, "--puk").hex().upper(), "max_tries": 10,
+                       "tries_left": 10}},
+        "keys": {"1": {"n": "%X" % n, "e": "%X" % e, "d": "%X" % d, "pin": "1"}},
+        "write_pin": "1",
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description="the image of an emulated DM smart card")
+    ap.add_argument("--out", required=True, help="the image to write (JSON)")
+    ap.add_argument("--key", required=True, help="the card's RSA private key (PEM/DER PKCS#8)")
+    ap.add_argument("--cert", required=True, help="the certificate of that key (PEM/DER)")
+    ap.add_argument("--ma-cert", required=True, help="the MA certificate, the trust anchor")
+    ap.add_argument("--bootstrap", required=True, help="the DM bootstrap (WBXML)")
+    ap.add_argument("--mo", action="append", default=[], help="NODEPATH=FILE: an MO (TNDS)")
+    ap.add_argument("--pin", default="1234")
+    ap.add_argument("--puk", default="12345678")
+    ap.add_argument("--iccid", default="8944100000000000015")
+    ap.add_argument("--label", default="DM")
+    ap.add_argument("--spares", type=int, default=3)
+    ap.add_argument("--spare-size", type=int, default=2048)
+    ap.add_argument("--dodf-size", type=int, default=2048)
+    args = ap.parse_args()
+    try:
+        image = build(args)
+    except InputError as e:
+        print("make-card: %s" % e, file=sys.stderr)
+        return 1
+    with open(args.out, "w", encoding="utf-8") as f:
+        json.dump(image, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
