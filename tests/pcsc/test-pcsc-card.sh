@@ -15,6 +15,9 @@
 #    SIGNATURE over a DigestInfo give a signature openssl verifies with the
 #    card's public key; without the PIN the card refuses (6982); a reset
 #    (a new connection) forgets the PIN;
+#  - UPDATE BINARY: 6982 without the PIN, 6B00 past the EF, READ BINARY 6282
+#    at the end; pkcs15-tool changes the PIN, blocks it (6983), unblocks it
+#    with the PUK (RESET RETRY COUNTER);
 #  - taking the card out shows as no card, putting it back keeps its state.
 # What OpenSC cannot do here, and why:
 #  - pkcs15-crypt --sign: "Not supported". OpenSC drives an unknown card with
@@ -135,6 +138,37 @@ openssl dgst -sha256 -verify "$PCSC_PUBKEY" -signature "$TEST_TMP/sig" "$TEST_TM
 OUT=$(osc opensc-tool "${R[@]}" -s 00:22:41:B6:03:84:01:01 -s "$(colons <<<"002A9E9A33${DI}00")" 2>&1) || true
 grep -q 'SW1=0x69, SW2=0x82' <<<"$OUT" || fail "PSO without VERIFY after a reset did not answer 6982" "$OUT"
 
+step "raw APDUs: UPDATE BINARY of a spare EF needs the PIN, stays inside the EF, is kept"
+SEL_SPARE=00:A4:08:0C:04:50:15:4B:04
+OUT=$(osc opensc-tool "${R[@]}" -s $SEL_SPARE -s 00:D6:00:00:02:AA:BB 2>&1) || true
+grep -q 'SW1=0x69, SW2=0x82' <<<"$OUT" || fail "UPDATE BINARY without the PIN did not answer 6982" "$OUT"
+OUT=$(osc opensc-tool "${R[@]}" -s "$(colons <<<"0020000108$PINHEX")" -s $SEL_SPARE -s 00:D6:00:00:02:AA:BB \
+    -s 00:D6:07:FF:02:CC:DD -s 00:B0:00:00:02 -s 00:B0:07:FE:00 2>&1) || true
+[ "$(grep -c 'SW1=0x90, SW2=0x00' <<<"$OUT")" = 4 ] || fail "VERIFY/SELECT/UPDATE/READ did not answer 9000" "$OUT"
+grep -q 'SW1=0x6B, SW2=0x00' <<<"$OUT" || fail "UPDATE BINARY past the EF's end did not answer 6B00" "$OUT"
+grep -q '^AA BB ' <<<"$OUT" || fail "READ BINARY did not return what UPDATE BINARY wrote" "$OUT"
+# Le 256 at offset 07FE of a 2048-byte EF: the 2 last bytes, and 6282.
+grep -q 'SW1=0x62, SW2=0x82' <<<"$OUT" || fail "READ BINARY past the end did not answer 6282" "$OUT"
+grep -q '^00 00 ' <<<"$OUT" || fail "the failed UPDATE BINARY changed the EF's end" "$OUT"
+
+step "pkcs15-tool: change the PIN, block it, unblock it with the PUK"
+OUT=$(osc pkcs15-tool "${R[@]}" --change-pin --auth-id 01 --pin "$PCSC_PIN" --new-pin 5678 2>&1) ||
+    fail "pkcs15-tool --change-pin failed" "$OUT"
+osc pkcs15-tool "${R[@]}" --verify-pin --auth-id 01 --pin 5678 >/dev/null 2>&1 || fail "the new PIN is refused"
+for i in 1 2 3; do
+    osc pkcs15-tool "${R[@]}" --verify-pin --auth-id 01 --pin 0000 >/dev/null 2>&1 && fail "a wrong PIN was accepted"
+done
+[ "$(pcsc_image_pin_tries 1)" = 0 ] || fail "3 wrong PINs left the counter at $(pcsc_image_pin_tries 1)"
+OUT=$(osc pkcs15-tool "${R[@]}" --verify-pin --auth-id 01 --pin 5678 2>&1) && fail "a blocked PIN was accepted" "$OUT"
+grep -q 'blocked' <<<"$OUT" || fail "pkcs15-tool did not say the PIN is blocked" "$OUT"
+OUT=$(osc pkcs15-tool "${R[@]}" --unblock-pin --auth-id 01 --puk "$PCSC_PUK" --new-pin "$PCSC_PIN" 2>&1) ||
+    fail "pkcs15-tool --unblock-pin with the PUK failed" "$OUT"
+[ "$(pcsc_image_pin_tries 1)" = 3 ] || fail "the unblocked PIN's counter is $(pcsc_image_pin_tries 1), not 3"
+[ "$(pcsc_image_pin_tries 2)" = 10 ] || fail "the PUK's counter is $(pcsc_image_pin_tries 2), not 10"
+osc pkcs15-tool "${R[@]}" --verify-pin --auth-id 01 --pin "$PCSC_PIN" >/dev/null 2>&1 ||
+    fail "the PIN set by RESET RETRY COUNTER is refused"
+grep -q '^C: 002C0001 (data hidden)$' "$PCSC_TRACE" || fail "no RESET RETRY COUNTER in the trace"
+
 step "card removal: no card, then the same card back (state kept)"
 osc pkcs15-tool "${R[@]}" --verify-pin --auth-id 01 --pin 0000 >/dev/null 2>&1 || true
 [ "$(pcsc_image_pin_tries 1)" = 2 ] || fail "the counter is not 2 before the removal"
@@ -147,6 +181,8 @@ pcsc_card_insert
 DUMP=$(osc pkcs15-tool "${R[@]}" --dump 2>&1) || fail "pkcs15-tool cannot read the card put back" "$DUMP"
 want "applicationOID:  2.23.43.7.1"
 [ "$(pcsc_image_pin_tries 1)" = 2 ] || fail "the card put back forgot its PIN counter"
+OUT=$(osc opensc-tool "${R[@]}" -s $SEL_SPARE -s 00:B0:00:00:02 2>&1) || true
+grep -q '^AA BB ' <<<"$OUT" || fail "the card put back forgot what UPDATE BINARY wrote" "$OUT"
 
 pcsc_stop
 say "ok"
