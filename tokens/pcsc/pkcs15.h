@@ -14,11 +14,15 @@
 
 /* A00000006350 4B43532D3135: the PKCS#15 application. */
 extern const uint8_t DMSC_P15_AID[12];
-/* DER of OID 2.23.43.7.1: the DM bootstrap in the DODF (OMA DM bootstrap). */
-extern const uint8_t DMSC_P15_DM_BOOTSTRAP_OID[7];
+/* DER of OID 2.23.43.7.1 (06 04 67 2B 07 01): the DM bootstrap in the
+ * DODF (OMA DM bootstrap). Compare with dmsc_p15_data.oid/oid_len. */
+extern const uint8_t DMSC_P15_DM_BOOTSTRAP_OID[6];
 /* A DODF data object's applicationName marking an MO (the label is its
  * node path), as CKA_APPLICATION marks it on the virtual UICC. */
 #define DMSC_P15_MO_APP "OMA-DM:MO"
+/* A DODF data object's applicationName marking a spare EF: its path names
+ * an EF the backend may write a new MO value into. */
+#define DMSC_P15_SPARE_APP "OMA-DM:SPARE"
 
 #define DMSC_P15_MAX_PATH 16
 #define DMSC_P15_MAX_ID 64
@@ -123,7 +127,17 @@ int dmsc_p15_parse_dir(const uint8_t *der, size_t len, dmsc_p15_path *app_path, 
 int dmsc_p15_parse_odf(const uint8_t *der, size_t len, dmsc_p15_odf_entry **out, size_t *n, char *err,
                        size_t err_len);
 int dmsc_p15_parse_tokeninfo(const uint8_t *der, size_t len, dmsc_p15_tokeninfo *out, char *err, size_t err_len);
-/* Decode one directory file of the given kind, appending to objs. */
+/* Decode one directory file of the given kind, appending to objs (on
+ * failure objs is unchanged). Skipped without an error, as PKCS#15 wants
+ * unknown alternatives skipped: keys other than RSA and EC, certificates
+ * other than X.509, data objects other than opaqueDO, authentication
+ * objects other than PINs, PINs of type half-nibble-bcd or iso9564-1, and
+ * public keys, certificates and data objects whose value is not an
+ * indirect path (URL, direct or protected values are not supported); a
+ * private key whose value is not a path is kept with c.path.len 0 (it is
+ * used by keyReference). In the AODF, c.path is the PIN's DF (PinAttributes
+ * path) and has_ref is always true (pinReference is DEFAULT 0). The ODF
+ * skips secretKeys entries and entries not given by a path. */
 int dmsc_p15_parse_df(dmsc_p15_df_kind kind, const uint8_t *der, size_t len, dmsc_p15_objects *objs, char *err,
                       size_t err_len);
 
