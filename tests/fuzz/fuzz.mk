@@ -1,5 +1,6 @@
-# Short libFuzzer runs: the dm-ext targets (dm-ext/fuzz-*.c) and the
-# PKCS#11 call-sequence target (tests/fuzz/fuzz-p11.c).
+# Short libFuzzer runs: the dm-ext targets (dm-ext/fuzz-*.c), the
+# PKCS#11 call-sequence target (tests/fuzz/fuzz-p11.c) and the PKCS#15
+# decoder's (tests/fuzz/fuzz-pkcs15.c, seeds tokens/pcsc/testdata/*.der).
 # Included from the top Makefile.am; paths are relative to the top directory.
 #
 # The test builds each target with clang (-fsanitize=fuzzer,address,
@@ -17,11 +18,15 @@ EXTRA_DIST += \
 	tests/fuzz/fuzz-p11.c \
 	tests/fuzz/fuzz-apdu.c \
 	tests/fuzz/corpus/apdu \
+	tests/fuzz/fuzz-pkcs15.c \
+	tests/fuzz/fuzz-pkcs15.dict \
 	tests/fuzz/make-p11-seeds.py \
 	tests/fuzz/corpus/p11
 
-# run-fuzz.sh asks for the sources the p11 target compiles in (the module's
-# and the DM extension's), so the list is kept in one place: here.
+# run-fuzz.sh asks for the sources the p11 target compiles in (the module's,
+# the DM extension's and the PKCS#15 decoder's, whose table run-fuzz.sh
+# makes with asn1Parser), so the list is kept in one place: here.
 print-fuzz-p11-sources:
-	@echo $(DMSC_CORE_SOURCES) $(libdmsc_dmext_la_SOURCES) $(libdmsc_dmsec_la_SOURCES)
+	@echo $(DMSC_CORE_SOURCES) $(libdmsc_dmext_la_SOURCES) $(libdmsc_dmsec_la_SOURCES) \
+		$(libdmsc_p15_la_SOURCES)
 .PHONY: print-fuzz-p11-sources

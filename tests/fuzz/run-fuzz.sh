@@ -5,11 +5,14 @@
 # and p11 (tests/fuzz/fuzz-p11.c: random PKCS#11 call sequences on a
 # scratch card, the whole module compiled in; corpus tests/fuzz/corpus/p11)
 # and apdu (tests/fuzz/fuzz-apdu.c: the fuzzer plays a smart card answering
-# the PC/SC transport and the ISO 7816 commands; corpus tests/fuzz/corpus/apdu).
+# the PC/SC transport and the ISO 7816 commands; corpus tests/fuzz/corpus/apdu)
+# and pkcs15 (tests/fuzz/fuzz-pkcs15.c: the PKCS#15 decoder of
+# tokens/pcsc/, its libtasn1 table made here with asn1Parser; seeds: the
+# .der fixtures of tokens/pcsc/testdata).
 #
 #   tests/fuzz/run-fuzz.sh [TARGET...]      TARGET: wbxml, canon, canon-diff,
 #                                           wbxml-enc, profile, p11, tnds, dmcmd,
-#                                           apdu
+#                                           apdu, pkcs15
 #                                           (default wbxml, canon, canon-diff)
 #   FUZZ_SECONDS=600 tests/fuzz/run-fuzz.sh  a longer run by hand
 #
@@ -91,6 +94,10 @@ sources() {
         tr ' ' '\n' <<<"$list" | grep '\.c$'
         ;;
     apdu) echo "tests/fuzz/fuzz-apdu.c tokens/pcsc/apdu.c tokens/pcsc/card.c tokens/pcsc/iso7816.c module/debug.c" ;;
+    pkcs15)
+        echo "tests/fuzz/fuzz-pkcs15.c tokens/pcsc/pkcs15.c tokens/pcsc/pkcs15-der.c" \
+            "tokens/pcsc/pkcs15-df.c tokens/pcsc/pkcs15-dodf.c tokens/pcsc/pkcs15-pin.c"
+        ;;
     wbxml) echo "fuzz-wbxml.c wbxml.c wbxml-pages.c" ;;
     canon) echo "fuzz-canon.c canon.c canon-events.c dmmsg.c base64.c wbxml.c wbxml-pages.c" ;;
     canon-diff) echo "fuzz-canon-diff.c canon.c canon-events.c dmmsg.c base64.c wbxml.c wbxml-pages.c" ;;
@@ -110,6 +117,7 @@ corpus_of() {
     case "$1" in
     wbxml-enc | canon-diff) echo "$DMEXT/corpus/canon" ;;
     p11 | apdu) echo "$SRC/tests/fuzz/corpus/$1" ;;
+    pkcs15) echo "$SRC/tokens/pcsc/testdata" ;;
     *) echo "$DMEXT/corpus/$1" ;;
     esac
 }
@@ -117,6 +125,7 @@ dict_of() {
     case "$1" in
     wbxml-enc | canon-diff) echo "$DMEXT/fuzz-canon.dict" ;;
     p11 | apdu) ;;
+    pkcs15) echo "$SRC/tests/fuzz/fuzz-pkcs15.dict" ;;
     *) echo "$DMEXT/fuzz-$1.dict" ;;
     esac
 }
@@ -125,8 +134,8 @@ TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(wbxml canon canon-diff)
 for t in "${TARGETS[@]}"; do
     case "$t" in
-    wbxml | canon | canon-diff | wbxml-enc | profile | p11 | tnds | dmcmd | apdu) ;;
-    *) die "unknown target '$t' (known: wbxml, canon, canon-diff, wbxml-enc, profile, p11, tnds, dmcmd, apdu)" ;;
+    wbxml | canon | canon-diff | wbxml-enc | profile | p11 | tnds | dmcmd | apdu | pkcs15) ;;
+    *) die "unknown target '$t' (known: wbxml, canon, canon-diff, wbxml-enc, profile, p11, tnds, dmcmd, apdu, pkcs15)" ;;
     esac
 done
 
@@ -144,6 +153,16 @@ if ! MOD_CFLAGS=$(pkg-config --cflags $MOD_PKGS) || ! MOD_LIBS=$(pkg-config --li
     die "pkg-config misses one of: $MOD_PKGS (run scripts/bootstrap.sh)"
 fi
 command -v timeout >/dev/null 2>&1 || die "timeout (coreutils) is not installed"
+# pkcs15 and p11 (the module holds the PKCS#15 decoder): libtasn1 and its
+# ASN.1 compiler (scripts/bootstrap.sh installs them).
+for t in "${TARGETS[@]}"; do
+    [ "$t" = pkcs15 ] || [ "$t" = p11 ] || continue
+    command -v asn1Parser >/dev/null 2>&1 ||
+        die "asn1Parser is not installed (Debian 12: apt-get install libtasn1-bin; scripts/bootstrap.sh installs it)"
+    if ! TASN1_CFLAGS=$(pkg-config --cflags libtasn1) || ! TASN1_LIBS=$(pkg-config --libs libtasn1); then
+        die "pkg-config finds no libtasn1 (Debian 12: apt-get install libtasn1-6-dev)"
+    fi
+done
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/dmsc-fuzz.XXXXXX")
 failed=0
@@ -183,13 +202,26 @@ build() {
     local t=$1 bin=$WORK/fuzz-$1 f list
     local -a srcs=() flags
     list=$(sources "$t") || { say "FAIL: no source list for fuzz-$t (is $BUILDDIR configured? set DMSC_BUILDDIR)"; return 1; }
-    if [ "$t" = p11 ]; then
+    if [ "$t" = pkcs15 ] || [ "$t" = p11 ]; then
+        # The table of tokens/pcsc/pkcs15.asn, as the build makes it.
+        if ! asn1Parser -o "$WORK/pkcs15-asn1-tab.c" -n dmsc_p15_asn1_tab \
+            "$SRC/tokens/pcsc/pkcs15.asn" >"$WORK/asn1Parser.log" 2>&1; then
+            sed 's/^/    | /' "$WORK/asn1Parser.log"
+            say "FAIL: asn1Parser could not read tokens/pcsc/pkcs15.asn"
+            return 1
+        fi
+    fi
+    if [ "$t" = pkcs15 ]; then
+        for f in $list; do srcs+=("$SRC/$f"); done
+        # shellcheck disable=SC2206 # pkg-config output is a word list
+        flags=(-I"$SRC/tokens" $TASN1_CFLAGS "${srcs[@]}" "$WORK/pkcs15-asn1-tab.c" $TASN1_LIBS -pthread)
+    elif [ "$t" = p11 ]; then
         for f in $list; do srcs+=("$SRC/$f"); done
         # The whole module; its PIN KDF made cheap (see tokens/vuicc/seal.c).
         # shellcheck disable=SC2206 # pkg-config output is a word list
         flags=(-DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -I"$SRC/module" -I"$SRC/tokens"
-            -I"$SRC/include" -I"$DMEXT" -I"$DMEXT/profile" -I"$BUILDDIR" $MOD_CFLAGS -pthread
-            "${srcs[@]}" $MOD_LIBS)
+            -I"$SRC/include" -I"$DMEXT" -I"$DMEXT/profile" -I"$BUILDDIR" $MOD_CFLAGS $TASN1_CFLAGS -pthread
+            "${srcs[@]}" "$WORK/pkcs15-asn1-tab.c" $MOD_LIBS $TASN1_LIBS)
     elif [ "$t" = apdu ]; then
         # The PC/SC transport without pcsc-lite: the fuzzer is the card.
         for f in $list; do srcs+=("$SRC/$f"); done
@@ -238,7 +270,12 @@ run() {
     dict=$(dict_of "$t")
     [ -z "$dict" ] || dictopt=(-dict="$dict")
     mkdir -p "$corpus" "$art"
-    cp -R "$(corpus_of "$t")/." "$corpus/"
+    if [ "$t" = pkcs15 ]; then
+        # The fixtures only, not their generator.
+        cp "$(corpus_of "$t")"/*.der "$corpus/"
+    else
+        cp -R "$(corpus_of "$t")/." "$corpus/"
+    fi
     chmod -R u+w "$corpus"
     say "fuzz-$t: $(find "$corpus" -type f | wc -l) seed inputs, dictionary ${dict:-none}"
     # -timeout catches a hanging input; the outer timeout only a stuck fuzzer.

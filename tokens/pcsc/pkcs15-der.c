@@ -278,6 +278,7 @@ int p15_read_common(p15_ctx *c, asn1_node_const n, const char *name, dmsc_p15_co
 int p15_decode(p15_ctx *c, const char *type, const uint8_t *der, size_t len, asn1_node *node)
 {
     char why[ASN1_MAX_ERROR_DESCRIPTION_SIZE] = "";
+    const char *w = why;
     asn1_node_const d = p15_defs();
     int l, rc;
 
@@ -294,8 +295,11 @@ int p15_decode(p15_ctx *c, const char *type, const uint8_t *der, size_t len, asn
     if (rc != ASN1_SUCCESS) {
         /* libtasn1 deletes the structure on failure; be sure. */
         asn1_delete_structure(node);
+        /* libtasn1's description starts with ":: ". */
+        while (*w == ':' || *w == ' ')
+            w++;
         return p15_fail(c, "not a DER %s (libtasn1: %s%s%s)", strchr(type, '.') + 1, asn1_strerror(rc),
-                        why[0] ? ": " : "", why);
+                        *w ? ": " : "", w);
     }
     if ((size_t)l != len) {
         asn1_delete_structure(node);
@@ -340,7 +344,7 @@ int p15_each_object(p15_ctx *c, const char *type, const uint8_t *der, size_t len
         c->tag = der[off];
         size = object_size(der + off, len - off);
         if (size == 0)
-            return p15_fail(c, "a bad DER header, or %zu bytes are not the whole object (truncated file?)",
+            return p15_fail(c, "its DER header is bad or claims more than the %zu bytes left (truncated file?)",
                             len - off);
         if (p15_decode(c, type, der + off, size, &obj) < 0)
             return -1;

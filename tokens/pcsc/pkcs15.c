@@ -156,7 +156,7 @@ int dmsc_p15_parse_tokeninfo(const uint8_t *der, size_t len, dmsc_p15_tokeninfo 
             return p15_fail(&c, "%zu bytes, more than a card file holds (%d)", len, P15_MAX_FILE);
         if (asn1_get_tag_der(der, (int)len, &cls, &tag_len, &tag) != ASN1_SUCCESS ||
             (body = asn1_get_length_der(der + tag_len, (int)len - tag_len, &len_len)) < 0)
-            return p15_fail(&c, "a bad DER header, or the file is shorter than the TokenInfo (truncated?)");
+            return p15_fail(&c, "its DER header is bad or claims more than the file's %zu bytes (truncated?)", len);
         end = (size_t)tag_len + (size_t)len_len + (size_t)body;
         for (size_t i = end; i < len; i++)
             if (der[i] != 0x00 && der[i] != 0xFF)

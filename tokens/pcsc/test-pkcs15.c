@@ -486,15 +486,17 @@ START_TEST(test_bad_der)
     for (size_t l = first + 1; l < first + 2 + f.b[first + 1]; l++)
         refused_df(DMSC_P15_DODF, f.b, l, "DODF object 2: ");
     /* A whole file of the wrong kind. */
-    refused_df(DMSC_P15_AODF, f.b, f.len, "AODF object 1: not a DER AuthenticationType");
+    refused_df(DMSC_P15_AODF, f.b, f.len,
+               "AODF object 1: not a DER AuthenticationType (libtasn1: TAG_ERROR: tag error near element "
+               "'pin.classAttributes.authId.')");
     refused_df(DMSC_P15_CDF, f.b, f.len, "CDF object 1: not a DER CertificateType");
     /* Lengths past the end of the data, long forms, indefinite (BER). */
     static const uint8_t past[] = {0x30, 0x82, 0xFF, 0xFF, 0x30, 0x00};
-    refused_df(DMSC_P15_DODF, past, sizeof past, "DODF object 1: a bad DER header");
+    refused_df(DMSC_P15_DODF, past, sizeof past, "DODF object 1: its DER header is bad or claims more than the 6 bytes left");
     static const uint8_t huge[] = {0x30, 0x84, 0x7F, 0xFF, 0xFF, 0xFF, 0x30};
-    refused_df(DMSC_P15_DODF, huge, sizeof huge, "DODF object 1: a bad DER header");
+    refused_df(DMSC_P15_DODF, huge, sizeof huge, "DODF object 1: its DER header is bad");
     static const uint8_t indef[] = {0x30, 0x80, 0x30, 0x00, 0x00, 0x00};
-    refused_df(DMSC_P15_DODF, indef, sizeof indef, "DODF object 1: a bad DER header");
+    refused_df(DMSC_P15_DODF, indef, sizeof indef, "DODF object 1: its DER header is bad");
     /* A universal tag is not an unknown later alternative. */
     static const uint8_t octets[] = {0x04, 0x01, 0x00};
     refused_df(DMSC_P15_DODF, octets, sizeof octets, "DODF object 1: tag 04 is not a data object");
