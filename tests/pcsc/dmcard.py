@@ -19,7 +19,8 @@ The card is a JSON "image" (make-card.py writes it):
    "pins": {"1": {"value": HEX, "max_tries": 3, "tries_left": 3,
                   "unblocked_by": "2"}, "2": {...}},
    "keys": {"1": {"n": HEX, "e": HEX, "d": HEX, "pin": "1"}},
-   "write_pin": "1"}
+   "write_pin": "1",
+   "short_read": "6282" | "6Cxx"}   # READ BINARY past the end (see below)
 Every command that changes what a card keeps (EF contents, retry
 counters, PINs) writes the image back at once, as a card's EEPROM would:
 killing the emulator at any moment leaves the state of the last APDU.
@@ -49,6 +50,7 @@ except ImportError:
 from virtualsmartcard.VirtualSmartcard import Iso7816OS  # noqa: E402
 from virtualsmartcard.SmartcardFilesystem import MF, DF, TransparentStructureEF  # noqa: E402
 from virtualsmartcard.SWutils import SwError, SW  # noqa: E402
+from virtualsmartcard.utils import C_APDU  # noqa: E402
 
 IMAGE_FORMAT = "dmsc-test-card-1"
 
@@ -231,6 +233,11 @@ class DMCardOS(Iso7816OS):
         mf, self.efs = self._build_fs(self.image["files"])
         sec = self._build_security(self.image)
         self.trace = None
+        # READ BINARY of more than is left: "6282" (the rest + 6282, T=1
+        # style) or "6Cxx" (T=0 style: the terminal re-sends with Le=xx).
+        self.short_read = self.image.get("short_read", "6282")
+        if self.short_read not in ("6282", "6Cxx"):
+            raise CardError("short_read: 6282 or 6Cxx, not %r" % self.short_read)
         handlers = {
             0xA4: self.select_file,
             0xB0: mf.readBinaryPlain,
@@ -356,9 +363,25 @@ class DMCardOS(Iso7816OS):
             le = 0
         return Iso7816OS.formatResult(self, seekable, le, data, sw, sm)
 
+    def _wrong_le_6cxx(self, msg):
+        """A T=0 card's answer to READ BINARY asking more than the EF has
+        left: 6Cxx (xx = what is left), no data; None: answer normally."""
+        try:
+            c = C_APDU(msg)
+            if c.cla & 0xEC or c.ins != 0xB0 or not hasattr(c, "_Le"):
+                return None
+            _, data = self.mf.readBinaryPlain(c.p1, c.p2, c.data)
+        except (SwError, ValueError):
+            return None
+        if len(data) < c.effective_Le:
+            return bytes([0x6C, len(data)])
+        return None
+
     def execute(self, msg):
         try:
-            answer = Iso7816OS.execute(self, msg)
+            answer = self._wrong_le_6cxx(msg) if self.short_read == "6Cxx" else None
+            if answer is None:
+                answer = Iso7816OS.execute(self, msg)
         except Exception as e:  # a card answers; it does not die on a bad APDU
             logging.error("internal error on an APDU: %r", e)
             answer = b"\x6f\x00"

@@ -5,7 +5,8 @@ Usage:
   make-card.py --out IMAGE --key KEY.pem --cert CERT.pem --ma-cert MA.pem
                --bootstrap BOOT.wbxml --mo NODEPATH=FILE [--mo ...]
                [--pin 1234] [--puk 12345678] [--iccid DIGITS] [--label DM]
-               [--spares 3] [--spare-size 2048]
+               [--spares 3] [--spare-size 2048] [--dodf-size 2048]
+               [--short-read 6282|6Cxx]
 
 The card: MF 3F00 with EF(DIR) 2F00 naming the PKCS#15 application (AID
 A0 00 00 00 63 50 4B 43 53 2D 31 35, DF 3F00/5015), and in it, PKCS#15 v1.1
@@ -338,6 +339,7 @@ def build(args):
                        "tries_left": 10}},
         "keys": {"1": {"n": "%X" % n, "e": "%X" % e, "d": "%X" % d, "pin": "1"}},
         "write_pin": "1",
+        "short_read": args.short_read,
     }
 
 
@@ -356,6 +358,9 @@ def main():
     ap.add_argument("--spares", type=int, default=3)
     ap.add_argument("--spare-size", type=int, default=2048)
     ap.add_argument("--dodf-size", type=int, default=2048)
+    ap.add_argument("--short-read", choices=("6282", "6Cxx"), default="6282",
+                    help="the answer to READ BINARY asking more than the EF has left: "
+                         "the rest with 6282 (default), or 6Cxx as a T=0 card")
     args = ap.parse_args()
     try:
         image = build(args)

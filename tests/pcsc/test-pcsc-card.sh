@@ -18,7 +18,9 @@
 #  - UPDATE BINARY: 6982 without the PIN, 6B00 past the EF, READ BINARY 6282
 #    at the end; pkcs15-tool changes the PIN, blocks it (6983), unblocks it
 #    with the PUK (RESET RETRY COUNTER);
-#  - taking the card out shows as no card, putting it back keeps its state.
+#  - taking the card out shows as no card, putting it back keeps its state;
+#  - a card made with --short-read 6Cxx answers 6Cxx to a too-long Le and
+#    OpenSC re-sends with the right Le.
 # What OpenSC cannot do here, and why:
 #  - pkcs15-crypt --sign: "Not supported". OpenSC drives an unknown card with
 #    its "default" driver, which registers no RSA algorithms, so the PKCS#15
@@ -27,8 +29,8 @@
 #  - pkcs15-tool --list-pins shows no "tries left": the default driver does
 #    not ask the card (no empty VERIFY); the counter is read from the card's
 #    memory (the image) and from the card's answers in the APDU trace.
-# What the emulator lacks that a real UICC has: only T=1 (no T=0, so never
-# 6Cxx), no logical channels, no secure messaging, no access rules in the
+# What the emulator lacks that a real UICC has: only T=1 (6Cxx, T=0's answer
+# to a wrong Le, only on a card made with --short-read 6Cxx), no logical channels, no secure messaging, no access rules in the
 # FCP (the card's rule is fixed: UPDATE BINARY after the user PIN), no
 # extended-length APDUs, one RSA PKCS#1 v1.5 signing key (no EC, no
 # decipher), no proactive/STK, no EF(ICCID) 2FE2 (the ICCID is only in
@@ -183,6 +185,20 @@ want "applicationOID:  2.23.43.7.1"
 [ "$(pcsc_image_pin_tries 1)" = 2 ] || fail "the card put back forgot its PIN counter"
 OUT=$(osc opensc-tool "${R[@]}" -s $SEL_SPARE -s 00:B0:00:00:02 2>&1) || true
 grep -q '^AA BB ' <<<"$OUT" || fail "the card put back forgot what UPDATE BINARY wrote" "$OUT"
+
+step "a card answering 6Cxx to a wrong Le (T=0 style): OpenSC re-sends with Le=xx"
+pcsc_card_remove
+pcsc_make_card --short-read 6Cxx
+pcsc_card_insert
+: >"$PCSC_TRACE"
+OUT=$(osc opensc-tool "${R[@]}" -s 00:A4:08:0C:04:50:15:50:31 -s 00:B0:00:00:00 2>&1) ||
+    fail "opensc-tool could not read the ODF" "$OUT"
+ODF_LEN=$("$PCSC_PYTHON" -c 'import json, sys
+print("%02X" % (len([f for f in json.load(open(sys.argv[1]))["files"]
+                     if f["path"] == "5015/5031"][0]["data"]) // 2))' "$PCSC_IMAGE")
+grep -qx "R: 6C$ODF_LEN" "$PCSC_TRACE" || fail "the card did not answer 6C$ODF_LEN" "$(indent <"$PCSC_TRACE")"
+grep -qx "C: 00B00000$ODF_LEN" "$PCSC_TRACE" || fail "OpenSC did not re-send with Le=$ODF_LEN" "$(indent <"$PCSC_TRACE")"
+grep -q 'SW1=0x90, SW2=0x00' <<<"$(tail -n +3 <<<"$OUT")" || fail "READ BINARY did not end in 9000" "$OUT"
 
 pcsc_stop
 say "ok"
