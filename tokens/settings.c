@@ -54,6 +54,82 @@ static bool parse_digits(const char *value, size_t min, size_t max, char *out, s
     return true;
 }
 
+static const char *const backend_names[DMSC_BACKEND_KINDS] = {
+    [DMSC_BACKEND_VUICC] = "vuicc",
+    [DMSC_BACKEND_PCSC] = "pcsc",
+};
+
+const char *dmsc_backend_kind_name(dmsc_backend_kind kind)
+{
+    return kind < DMSC_BACKEND_KINDS ? backend_names[kind] : "?";
+}
+
+/* value as a list of backend names (space- or comma-separated), each
+ * known and named once, into cfg; where names the setting in errors
+ * ("FILE:LINE: backends" or "DMSC_BACKENDS"). */
+static int parse_backends(dmsc_config *cfg, const char *value, const char *where, char *err, size_t err_len)
+{
+    dmsc_backend_kind list[DMSC_BACKEND_KINDS];
+    size_t n = 0;
+    const char *p = value;
+    for (;;) {
+        p += strspn(p, " \t,");
+        if (*p == '\0')
+            break;
+        size_t len = strcspn(p, " \t,");
+        size_t k = 0;
+        while (k < DMSC_BACKEND_KINDS && !(strlen(backend_names[k]) == len && memcmp(backend_names[k], p, len) == 0))
+            k++;
+        if (k == DMSC_BACKEND_KINDS) {
+            snprintf(err, err_len, "%s: unknown backend '%.*s' (allowed: vuicc, pcsc)", where,
+                     len > 64 ? 64 : (int)len, p);
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (list[i] == (dmsc_backend_kind)k) {
+                snprintf(err, err_len, "%s: backend '%s' named twice", where, backend_names[k]);
+                return -1;
+            }
+        list[n++] = (dmsc_backend_kind)k;
+        p += len;
+    }
+    if (n == 0) {
+        snprintf(err, err_len, "%s: name at least one backend (allowed: vuicc, pcsc)", where);
+        return -1;
+    }
+    memcpy(cfg->backends, list, n * sizeof(list[0]));
+    cfg->n_backends = n;
+    return 0;
+}
+
+/* One more pcsc_reader line. */
+static int add_reader(dmsc_config *cfg, const char *value, const char *where, char *err, size_t err_len)
+{
+    size_t len = strlen(value);
+    if (len == 0 || len > DMSC_MAX_READER_NAME) {
+        snprintf(err, err_len, "%s: must be a reader name of 1 to %d bytes", where,
+                 DMSC_MAX_READER_NAME);
+        return -1;
+    }
+    for (size_t i = 0; i < cfg->n_pcsc_readers; i++)
+        if (strcmp(cfg->pcsc_readers[i], value) == 0) {
+            snprintf(err, err_len, "%s: reader '%s' named twice", where, value);
+            return -1;
+        }
+    if (cfg->n_pcsc_readers == DMSC_MAX_PCSC_READERS) {
+        snprintf(err, err_len, "%s: at most %d pcsc_reader lines", where, DMSC_MAX_PCSC_READERS);
+        return -1;
+    }
+    char **grown = realloc(cfg->pcsc_readers, (cfg->n_pcsc_readers + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return -1;
+    cfg->pcsc_readers = grown;
+    if ((grown[cfg->n_pcsc_readers] = strdup(value)) == NULL)
+        return -1;
+    cfg->n_pcsc_readers++;
+    return 0;
+}
+
 #define ICCID_RULE "iccid must be 18 to 20 decimal digits"
 #define IMSI_RULE "imsi must be 6 to 15 decimal digits"
 
@@ -123,8 +199,15 @@ static int parse_file(dmsc_config *cfg, const char *path, FILE *f, char *err, si
             cfg->audit_log = strdup(value);
             if (cfg->audit_log == NULL)
                 return -1;
+        } else if (strcmp(key, "backends") == 0 || strcmp(key, "pcsc_reader") == 0) {
+            char where[4200];
+            snprintf(where, sizeof(where), "%s:%u: %s", path, lineno, key);
+            int rc = key[0] == 'b' ? parse_backends(cfg, value, where, err, err_len)
+                                   : add_reader(cfg, value, where, err, err_len);
+            if (rc != 0)
+                return -1;
         } else {
-            snprintf(err, err_len, "%s:%u: unknown setting '%s' (known: store, capacity, iccid, imsi, durability, approve_policy, audit_log)", path, lineno, key);
+            snprintf(err, err_len, "%s:%u: unknown setting '%s' (known: store, capacity, iccid, imsi, durability, approve_policy, audit_log, backends, pcsc_reader)", path, lineno, key);
             return -1;
         }
     }
@@ -135,6 +218,8 @@ int dmsc_config_load(dmsc_config *cfg, char *err, size_t err_len)
 {
     memset(cfg, 0, sizeof(*cfg));
     cfg->capacity = DMSC_DEFAULT_CAPACITY;
+    cfg->backends[0] = DMSC_BACKEND_VUICC;
+    cfg->n_backends = 1;
     err[0] = '\0';
 
     const char *home = getenv("HOME");
@@ -194,6 +279,11 @@ int dmsc_config_load(dmsc_config *cfg, char *err, size_t err_len)
         goto fail;
     }
 
+    /* Tests choose the backends without writing a config file. */
+    v = getenv("DMSC_BACKENDS");
+    if (v != NULL && *v != '\0' && parse_backends(cfg, v, "DMSC_BACKENDS", err, err_len) != 0)
+        goto fail;
+
     const char *store_env = getenv("DMSC_STORE");
     if (store_env != NULL && *store_env != '\0') {
         free(cfg->store);
@@ -225,6 +315,11 @@ void dmsc_config_free(dmsc_config *cfg)
     free(cfg->source);
     free(cfg->approve_policy);
     free(cfg->audit_log);
+    for (size_t i = 0; i < cfg->n_pcsc_readers; i++)
+        free(cfg->pcsc_readers[i]);
+    free(cfg->pcsc_readers);
+    cfg->pcsc_readers = NULL;
+    cfg->n_pcsc_readers = 0;
     cfg->store = NULL;
     cfg->source = NULL;
     cfg->approve_policy = NULL;
