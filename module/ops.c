@@ -13,6 +13,7 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,8 @@ struct dmsc_op {
     bool canon_done;
 
     dmsc_dmsec_op *dmsec;    /* DM session security, bootstrap MAC */
+
+    dmsc_card_key *card;     /* the card signs: md hashes, or buf collects, its input */
 };
 
 static CK_RV init_canon(dmsc_op *op, const CK_MECHANISM *mech);
@@ -115,6 +118,7 @@ void dmsc_op_free(dmsc_op *op)
     OPENSSL_free(op->label);
     dmsc_canon_stream_free(op->canon);
     dmsc_dmsec_op_free(op->dmsec);
+    dmsc_card_key_free(op->card);
     free(op);
 }
 
@@ -457,6 +461,35 @@ static CK_RV init_digest(dmsc_op *op, const CK_MECHANISM *mech)
     return ok ? CKR_OK : CKR_GENERAL_ERROR;
 }
 
+/* A key the card keeps: PKCS#1 v1.5 and ECDSA signatures, raw or hashed
+ * here (single- and multi-part); the card gets the DigestInfo or the hash. */
+static CK_RV init_card(dmsc_op *op, const CK_MECHANISM *mech)
+{
+    const dmsc_mech *m = op->m;
+    if (op->kind != DMSC_OP_SIGN)
+        return CKR_KEY_FUNCTION_NOT_PERMITTED;
+    if (m->kind != MK_RSA_PKCS && m->kind != MK_ECDSA)
+        return CKR_MECHANISM_INVALID; /* PSS, EdDSA: the card signs neither */
+    if (!no_param(mech))
+        return CKR_MECHANISM_PARAM_INVALID;
+    size_t bytes = (dmsc_card_key_bits(op->card) + 7) / 8;
+    if (m->kind == MK_ECDSA) {
+        op->ec_bytes = bytes;
+        op->out_len = 2 * bytes;
+    } else {
+        op->out_len = bytes;
+    }
+    if (m->md == NULL) {
+        op->collect = true;
+        return CKR_OK;
+    }
+    EVP_MD *md = fetch_md(op->libctx, m->md);
+    op->md = EVP_MD_CTX_new();
+    int ok = md != NULL && op->md != NULL && EVP_DigestInit_ex2(op->md, md, NULL) == 1;
+    EVP_MD_free(md);
+    return ok ? CKR_OK : CKR_HOST_MEMORY;
+}
+
 CK_RV dmsc_op_init(OSSL_LIB_CTX *libctx, dmsc_op_kind kind, const dmsc_mech *m,
                    const CK_MECHANISM *mech, const dmsc_op_key *key, dmsc_op **out)
 {
@@ -466,6 +499,8 @@ CK_RV dmsc_op_init(OSSL_LIB_CTX *libctx, dmsc_op_kind kind, const dmsc_mech *m,
             dmsc_wipe(key->secret, key->secret_len);
             free(key->secret);
         }
+        if (key != NULL)
+            dmsc_card_key_free(key->card);
         return CKR_HOST_MEMORY;
     }
     op->kind = kind;
@@ -480,13 +515,17 @@ CK_RV dmsc_op_init(OSSL_LIB_CTX *libctx, dmsc_op_kind kind, const dmsc_mech *m,
         op->secret = key->secret;
         op->secret_len = key->secret_len;
     }
+    if (key != NULL)
+        op->card = key->card;
     CK_MECHANISM plain = { mech->mechanism, NULL, 0 };
     if (m->canon) {
         /* The parameter is the canonicaliser's; the algorithm takes none. */
         rv = init_canon(op, mech);
         mech = &plain;
     }
-    if (rv == CKR_OK) {
+    if (rv == CKR_OK && op->card != NULL) {
+        rv = init_card(op, mech);
+    } else if (rv == CKR_OK) {
         switch (m->kind) {
         case MK_DIGEST: rv = init_digest(op, mech); break;
         case MK_HMAC: rv = init_hmac(op, mech); break;
@@ -556,6 +595,8 @@ static CK_RV feed_algorithm(dmsc_op *op, const unsigned char *in, CK_ULONG len)
         return dmsc_dmsec_op_update(op->dmsec, in, len);
     if (op->collect)
         return collect(op, in, len);
+    if (op->card)
+        return EVP_DigestUpdate(op->md, in, len) == 1 ? CKR_OK : CKR_GENERAL_ERROR;
     /* Digest, HMAC and hash-and-sign updates take a size_t: no bound here,
      * so a firmware package of any size streams through. */
     if (op->mac)
@@ -651,6 +692,64 @@ static CK_RV finish_input(dmsc_op *op)
     return canon_rv(op, dmsc_canon_stream_final(op->canon, &err), &err);
 }
 
+/* DER DigestInfo (RFC 8017 9.2) of a hash made by md; *der is OPENSSL_malloc'd. */
+static CK_RV digest_info(const EVP_MD *md, const unsigned char *hash, size_t len, unsigned char **der,
+                         int *der_len)
+{
+    X509_SIG *sig = X509_SIG_new();
+    X509_ALGOR *alg = NULL;
+    ASN1_OCTET_STRING *digest = NULL;
+    ASN1_OBJECT *oid = md ? OBJ_nid2obj(EVP_MD_get_type(md)) : NULL;
+    *der = NULL;
+    *der_len = -1;
+    if (sig != NULL && oid != NULL) {
+        X509_SIG_getm(sig, &alg, &digest);
+        if (X509_ALGOR_set0(alg, oid, V_ASN1_NULL, NULL) == 1 &&
+            ASN1_OCTET_STRING_set(digest, hash, (int)len) == 1)
+            *der_len = i2d_X509_SIG(sig, der);
+    }
+    X509_SIG_free(sig);
+    return *der_len > 0 ? CKR_OK : CKR_HOST_MEMORY;
+}
+
+/* The card's signature into out (op->out_len bytes of room). */
+static CK_RV card_produce(dmsc_op *op, unsigned char *out, CK_ULONG *out_len)
+{
+    bool rsa = op->m->kind == MK_RSA_PKCS;
+    unsigned char hash[EVP_MAX_MD_SIZE];
+    unsigned int hash_len = 0;
+    unsigned char *der = NULL;
+    int der_len = 0;
+    const unsigned char *in = op->buf;
+    size_t in_len = op->len;
+    CK_RV rv = CKR_OK;
+    if (op->md != NULL) {
+        if (EVP_DigestFinal_ex(op->md, hash, &hash_len) != 1)
+            return CKR_GENERAL_ERROR;
+        in = hash;
+        in_len = hash_len;
+        if (rsa) {
+            rv = digest_info(EVP_MD_CTX_get0_md(op->md), hash, hash_len, &der, &der_len);
+            in = der;
+            in_len = (size_t)der_len;
+        }
+    } else if (rsa ? in_len + 11 > op->out_len : in_len > EVP_MAX_MD_SIZE) {
+        /* PKCS#1 v1.5 padding needs 11 bytes; ECDSA takes a hash. */
+        rv = CKR_DATA_LEN_RANGE;
+    }
+    CK_ULONG sig_len = op->out_len;
+    if (rv == CKR_OK)
+        rv = dmsc_card_key_sign(op->card, rsa ? CKM_RSA_PKCS : CKM_ECDSA, in, in_len, out, &sig_len);
+    /* A signature is exactly the modulus long, or r || s of the curve's size. */
+    if (rv == CKR_OK && sig_len != op->out_len)
+        rv = CKR_DEVICE_ERROR;
+    if (rv == CKR_OK)
+        *out_len = sig_len;
+    dmsc_wipe(hash, sizeof(hash));
+    OPENSSL_free(der);
+    return rv;
+}
+
 /* The signature (or MAC, or digest) into out, which holds op->out_len. */
 static CK_RV produce(dmsc_op *op, unsigned char *out, CK_ULONG *out_len)
 {
@@ -658,6 +757,8 @@ static CK_RV produce(dmsc_op *op, unsigned char *out, CK_ULONG *out_len)
     CK_RV rv = finish_input(op);
     if (rv != CKR_OK)
         return rv;
+    if (op->card)
+        return card_produce(op, out, out_len);
     if (op->dmsec) {
         rv = dmsc_dmsec_op_sign(op->dmsec, out);
         *out_len = op->out_len;

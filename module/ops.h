@@ -12,6 +12,7 @@
 #ifndef DMSC_OPS_H
 #define DMSC_OPS_H
 
+#include "card-key.h"
 #include "mechs.h"
 
 #include <openssl/types.h>
@@ -31,6 +32,7 @@ typedef struct {
     EVP_PKEY *pkey;              /* public or private key; a reference is taken */
     unsigned char *secret;       /* a secret key's value, malloc'd; dmsc_op_init takes it */
     size_t secret_len;
+    dmsc_card_key *card;         /* a key the card keeps (signing only); dmsc_op_init takes it */
 } dmsc_op_key;
 
 /* Fetch the algorithms once for a library context; release before it goes. */

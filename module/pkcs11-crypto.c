@@ -34,7 +34,7 @@ CK_RV dmsc_C_GetMechanismList(CK_SLOT_ID id, CK_MECHANISM_TYPE_PTR list, CK_ULON
     if (rv == CKR_OK && count == NULL)
         rv = CKR_ARGUMENTS_BAD;
     if (rv == CKR_OK)
-        rv = dmsc_slots_token(id, &t);
+        rv = dmsc_slots_token_here(id, &t);
     if (rv == CKR_OK)
         rv = dmsc_mech_list(list, count);
     TRACE("C_GetMechanismList", rv);
@@ -47,7 +47,7 @@ CK_RV dmsc_C_GetMechanismInfo(CK_SLOT_ID id, CK_MECHANISM_TYPE type, CK_MECHANIS
     if (rv == CKR_OK && info == NULL)
         rv = CKR_ARGUMENTS_BAD;
     if (rv == CKR_OK)
-        rv = dmsc_slots_token(id, &t);
+        rv = dmsc_slots_token_here(id, &t);
     const dmsc_mech *m = rv == CKR_OK ? dmsc_mech_find(type) : NULL;
     if (rv == CKR_OK && m == NULL)
         rv = CKR_MECHANISM_INVALID;
@@ -127,6 +127,16 @@ static CK_RV key_for_inlock(dmsc_token *t, CK_OBJECT_HANDLE h, dmsc_op_kind kind
     if (reuse_serial != 0 && reuse_serial == obj->serial)
         return CKR_OK; /* the caller's spare operation holds this very key */
     CK_ULONG bits;
+    if (dmsc_card_key_is(t, obj)) {
+        /* The card keeps the private value: it signs, nothing else. */
+        if (kind != DMSC_OP_SIGN || (m->kind != MK_RSA_PKCS && m->kind != MK_ECDSA))
+            return CKR_MECHANISM_INVALID;
+        bits = dmsc_card_key_bits_of(obj, key_type);
+        if (bits < m->info.ulMinKeySize || bits > m->info.ulMaxKeySize)
+            return CKR_KEY_SIZE_RANGE;
+        key->card = dmsc_card_key_new(t, obj->oid, key_type, bits);
+        return key->card != NULL ? CKR_OK : CKR_HOST_MEMORY;
+    }
     if (obj->klass == CKO_SECRET_KEY) {
         CK_ULONG len = 0;
         CK_RV rv = dmsc_token_value_copy_inlock(t, obj, CKA_VALUE, &key->secret, &len);
@@ -157,6 +167,8 @@ static void key_release(dmsc_op_key *key)
         free((void *)key->secret);
     }
     key->secret = NULL;
+    dmsc_card_key_free(key->card);
+    key->card = NULL;
 }
 
 static CK_RV op_init(CK_SESSION_HANDLE h, dmsc_op_kind kind, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE key_h)
@@ -192,7 +204,7 @@ static CK_RV op_init(CK_SESSION_HANDLE h, dmsc_op_kind kind, CK_MECHANISM_PTR me
          * an HMAC itself. */
         rv = dmsc_token_sync_recent_inlock(s->token, 10);
         if (rv != CKR_OK) {
-            pthread_mutex_unlock(&s->token->lock);
+            dmsc_session_unlock_token(s->token);
             goto done;
         }
         /* Would the spare operation serve? Then no copy of the key. */
@@ -204,7 +216,7 @@ static CK_RV op_init(CK_SESSION_HANDLE h, dmsc_op_kind kind, CK_MECHANISM_PTR me
         /* Our own reference: the object may go while the operation runs. */
         if (rv == CKR_OK && key.pkey != NULL)
             EVP_PKEY_up_ref(key.pkey);
-        pthread_mutex_unlock(&s->token->lock);
+        dmsc_session_unlock_token(s->token);
         if (rv != CKR_OK)
             goto done;
     }
@@ -219,6 +231,7 @@ static CK_RV op_init(CK_SESSION_HANDLE h, dmsc_op_kind kind, CK_MECHANISM_PTR me
         }
         rv = dmsc_op_init(dmsc_g.libctx, kind, m, mech, &key, &s->ops[kind]);
         key.secret = NULL; /* the operation took it, or freed it */
+        key.card = NULL;
         if (rv == CKR_OK)
             dmsc_op_set_key_serial(s->ops[kind], serial);
     }
@@ -331,8 +344,8 @@ CK_RV dmsc_context_login(CK_SESSION_HANDLE h, CK_UTF8CHAR_PTR pin, CK_ULONG pin_
         if (s->token->login != CKU_USER)
             rv = CKR_USER_NOT_LOGGED_IN;
         else /* the user PIN again, counted like any try */
-            rv = s->token->ops->login(s->token->bt, CKU_USER, pin, pin_len);
-        pthread_mutex_unlock(&s->token->lock);
+            rv = dmsc_token_note_inlock(s->token, s->token->ops->login(s->token->bt, CKU_USER, pin, pin_len));
+        dmsc_session_unlock_token(s->token);
         if (rv == CKR_OK)
             dmsc_op_logged_in(op);
     }
@@ -428,7 +441,7 @@ CK_RV dmsc_C_DigestKey(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key_h)
         else if ((rv = dmsc_token_value_copy_inlock(s->token, obj, CKA_VALUE, (unsigned char **)&value,
                                                     &len)) == CKR_ATTRIBUTE_TYPE_INVALID)
             rv = CKR_KEY_INDIGESTIBLE;
-        pthread_mutex_unlock(&s->token->lock);
+        dmsc_session_unlock_token(s->token);
         if (rv == CKR_OK)
             rv = dmsc_op_update(op, value, len, NULL, NULL);
         if (rv != CKR_OK) {
@@ -607,7 +620,7 @@ CK_RV dmsc_C_GenerateKeyPair(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_ATTR
             dmsc_object *obj = dmsc_token_lookup_inlock(s->token, ph);
             if (obj != NULL) {
                 if (obj->oid != 0)
-                    s->token->ops->destroy(s->token->bt, obj->oid);
+                    dmsc_token_note_inlock(s->token, s->token->ops->destroy(s->token->bt, obj->oid));
                 dmsc_token_drop_inlock(s->token, obj);
             }
         } else {
@@ -696,6 +709,8 @@ static CK_RV wrappable_inlock(dmsc_token *t, dmsc_object *obj, const dmsc_object
     }
     if (obj->klass != CKO_PRIVATE_KEY)
         return CKR_KEY_NOT_WRAPPABLE;
+    if (dmsc_card_key_is(t, obj))
+        return CKR_KEY_UNEXTRACTABLE; /* its value never leaves the card */
     EVP_PKEY *pkey;
     CK_RV rv = dmsc_token_pkey_inlock(t, obj, dmsc_g.libctx, &pkey);
     if (rv != CKR_OK)
@@ -751,6 +766,7 @@ CK_RV dmsc_C_WrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HANDL
     if (rv == CKR_OK) {
         rv = dmsc_op_init(dmsc_g.libctx, DMSC_OP_ENCRYPT, m, mech, &key, &op);
         key.secret = NULL; /* taken by the operation, or freed */
+        key.card = NULL;
     }
     if (rv == CKR_OK)
         rv = dmsc_op_oneshot(op, plain, plain_len, out, out_len);
@@ -859,6 +875,7 @@ CK_RV dmsc_C_UnwrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HAN
     if (rv == CKR_OK) {
         rv = dmsc_op_init(dmsc_g.libctx, DMSC_OP_DECRYPT, m, mech, &key, &op);
         key.secret = NULL; /* taken by the operation, or freed */
+        key.card = NULL;
     }
     if (rv == CKR_OK)
         rv = dmsc_op_oneshot(op, wrapped, wrapped_len, NULL, &plain_len);

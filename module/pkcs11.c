@@ -9,6 +9,7 @@
 #include "common.h"
 
 #include "api.h"
+#include "card-key.h"
 #include "keys.h"
 #include "policy.h"
 #include "session.h"
@@ -49,7 +50,7 @@ CK_RV dmsc_store_new_inlock(dmsc_session *s, dmsc_attrs *attrs, CK_OBJECT_HANDLE
     if (on_token) {
         uint64_t oid = 0;
         dmsc_attrs stored;
-        CK_RV rv = t->ops->create(t->bt, attrs, &oid, &stored);
+        CK_RV rv = dmsc_token_note_inlock(t, t->ops->create(t->bt, attrs, &oid, &stored));
         if (rv != CKR_OK)
             return rv;
         obj = dmsc_object_new(&stored);
@@ -151,18 +152,20 @@ static CK_RV dmsc_C_GetTokenInfo(CK_SLOT_ID id, CK_TOKEN_INFO_PTR info)
     if (rv == CKR_OK && info == NULL)
         rv = CKR_ARGUMENTS_BAD;
     if (rv == CKR_OK)
-        rv = dmsc_slots_token(id, &t);
+        rv = dmsc_slots_present_token(id, &t);
     if (rv != CKR_OK)
         TRACE("C_GetTokenInfo", rv);
     pthread_mutex_lock(&t->lock);
     rv = t->ops->token_info(t->bt, info);
+    if (rv == CKR_DEVICE_REMOVED)
+        rv = CKR_TOKEN_NOT_PRESENT; /* gone since the refresh */
     if (rv == CKR_OK) {
         info->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;
         info->ulSessionCount = t->n_sessions;
         info->ulMaxRwSessionCount = CK_EFFECTIVELY_INFINITE;
         info->ulRwSessionCount = t->n_rw_sessions;
     }
-    pthread_mutex_unlock(&t->lock);
+    dmsc_session_unlock_token(t);
     TRACE("C_GetTokenInfo", rv);
 }
 
@@ -173,19 +176,19 @@ static CK_RV dmsc_C_InitToken(CK_SLOT_ID id, CK_UTF8CHAR_PTR pin, CK_ULONG pin_l
     if (rv == CKR_OK && (pin == NULL || label == NULL))
         rv = CKR_ARGUMENTS_BAD; /* no protected authentication path */
     if (rv == CKR_OK)
-        rv = dmsc_slots_token(id, &t);
+        rv = dmsc_slots_present_token(id, &t);
     if (rv != CKR_OK)
         TRACE("C_InitToken", rv);
     pthread_mutex_lock(&t->lock);
     if (t->n_sessions > 0)
         rv = CKR_SESSION_EXISTS;
     else
-        rv = t->ops->init_token(t->bt, pin, pin_len, label);
+        rv = dmsc_token_note_inlock(t, t->ops->init_token(t->bt, pin, pin_len, label));
     if (rv == CKR_OK) {
         dmsc_token_forget_inlock(t);
         t->login = DMSC_NOBODY;
     }
-    pthread_mutex_unlock(&t->lock);
+    dmsc_session_unlock_token(t);
     /* A new application frees the spare slot's place: show the next one. */
     if (rv == CKR_OK)
         dmsc_slots_refresh();
@@ -203,7 +206,7 @@ static CK_RV dmsc_C_InitPIN(CK_SESSION_HANDLE h, CK_UTF8CHAR_PTR pin, CK_ULONG p
     else if (pin == NULL)
         rv = CKR_ARGUMENTS_BAD;
     else
-        rv = s->token->ops->init_pin(s->token->bt, pin, pin_len);
+        rv = dmsc_token_note_inlock(s->token, s->token->ops->init_pin(s->token->bt, pin, pin_len));
     leave(s);
     TRACE("C_InitPIN", rv);
 }
@@ -220,8 +223,9 @@ static CK_RV dmsc_C_SetPIN(CK_SESSION_HANDLE h, CK_UTF8CHAR_PTR old_pin, CK_ULON
     else if (!dmsc_session_rw(s))
         rv = CKR_SESSION_READ_ONLY;
     else
-        rv = s->token->ops->set_pin(s->token->bt, s->token->login == CKU_SO ? CKU_SO : CKU_USER,
-                                    old_pin, old_len, new_pin, new_len);
+        rv = dmsc_token_note_inlock(s->token,
+                                    s->token->ops->set_pin(s->token->bt, s->token->login == CKU_SO ? CKU_SO : CKU_USER,
+                                                           old_pin, old_len, new_pin, new_len));
     leave(s);
     TRACE("C_SetPIN", rv);
 }
@@ -240,17 +244,19 @@ static CK_RV dmsc_C_OpenSession(CK_SLOT_ID id, CK_FLAGS flags, CK_VOID_PTR app, 
     if (rv == CKR_OK && !(flags & CKF_SERIAL_SESSION))
         rv = CKR_SESSION_PARALLEL_NOT_SUPPORTED;
     if (rv == CKR_OK)
-        rv = dmsc_slots_token(id, &t);
+        rv = dmsc_slots_present_token(id, &t);
     if (rv != CKR_OK)
         TRACE("C_OpenSession", rv);
     CK_TOKEN_INFO info;
     pthread_mutex_lock(&t->lock);
     rv = t->ops->token_info(t->bt, &info);
+    if (rv == CKR_DEVICE_REMOVED)
+        rv = CKR_TOKEN_NOT_PRESENT; /* gone since the refresh */
     if (rv == CKR_OK && !(info.flags & CKF_TOKEN_INITIALIZED))
         rv = CKR_TOKEN_NOT_RECOGNIZED; /* the spare slot: C_InitToken first */
     if (rv == CKR_OK)
         rv = dmsc_token_sync_inlock(t);
-    pthread_mutex_unlock(&t->lock);
+    dmsc_session_unlock_token(t);
     if (rv == CKR_OK)
         rv = dmsc_session_open(t, flags & (CKF_RW_SESSION | CKF_SERIAL_SESSION), out);
     TRACE("C_OpenSession", rv);
@@ -334,7 +340,7 @@ static CK_RV dmsc_C_Login(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PT
     else if (user == CKU_SO && t->n_sessions > t->n_rw_sessions)
         rv = CKR_SESSION_READ_ONLY_EXISTS;
     else
-        rv = t->ops->login(t->bt, user, pin, pin_len);
+        rv = dmsc_token_note_inlock(t, t->ops->login(t->bt, user, pin, pin_len));
     if (rv == CKR_OK)
         t->login = user;
     leave(s);
@@ -428,7 +434,7 @@ static CK_RV dmsc_C_DestroyObject(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh)
     else if (obj->oid != 0 && !dmsc_session_rw(s))
         rv = CKR_SESSION_READ_ONLY;
     else if (obj->oid != 0)
-        rv = t->ops->destroy(t->bt, obj->oid);
+        rv = dmsc_token_note_inlock(t, t->ops->destroy(t->bt, obj->oid));
     if (rv == CKR_OK)
         dmsc_token_drop_inlock(t, obj);
     leave(s);
@@ -453,9 +459,26 @@ static CK_RV dmsc_C_GetObjectSize(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh, CK_U
 }
 
 /* One attribute of C_GetAttributeValue; returns this attribute's code. */
+/* A private value the card keeps: it exists, and is never revealed. */
+static bool card_secret(dmsc_token *t, const dmsc_object *obj, CK_ATTRIBUTE_TYPE type)
+{
+    switch (type) {
+    case CKA_PRIVATE_EXPONENT:
+    case CKA_PRIME_1:
+    case CKA_PRIME_2:
+    case CKA_EXPONENT_1:
+    case CKA_EXPONENT_2:
+    case CKA_COEFFICIENT:
+    case CKA_VALUE:
+        return dmsc_card_key_is(t, obj);
+    default:
+        return false;
+    }
+}
+
 static CK_RV get_one_inlock(dmsc_token *t, const dmsc_object *obj, CK_ATTRIBUTE *a)
 {
-    CK_RV rv = dmsc_policy_readable(&obj->attrs, a->type);
+    CK_RV rv = card_secret(t, obj, a->type) ? CKR_ATTRIBUTE_SENSITIVE : dmsc_policy_readable(&obj->attrs, a->type);
     if (rv != CKR_OK) {
         a->ulValueLen = CK_UNAVAILABLE_INFORMATION;
         return rv;
@@ -534,7 +557,7 @@ static CK_RV dmsc_C_SetAttributeValue(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh, 
         rv = dmsc_policy_modify(&plain, tmpl, n, dmsc_token_who_inlock(t), false, &changed);
     if (rv == CKR_OK && obj->oid != 0) {
         dmsc_attrs stored;
-        rv = t->ops->update(t->bt, obj->oid, &changed, &stored);
+        rv = dmsc_token_note_inlock(t, t->ops->update(t->bt, obj->oid, &changed, &stored));
         if (rv == CKR_OK)
             dmsc_token_replace_inlock(t, obj, &stored);
         else if (rv == CKR_OBJECT_HANDLE_INVALID)
@@ -559,7 +582,7 @@ static CK_RV dmsc_C_FindObjectsInit(CK_SESSION_HANDLE h, CK_ATTRIBUTE_PTR tmpl, 
     CK_OBJECT_HANDLE *found = NULL;
     size_t n_found = 0;
     rv = dmsc_token_find_inlock(s->token, tmpl, n, &found, &n_found);
-    pthread_mutex_unlock(&s->token->lock);
+    dmsc_session_unlock_token(s->token);
     if (rv == CKR_OK) {
         pthread_mutex_lock(&s->lock);
         if (s->finding) {

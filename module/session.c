@@ -1,6 +1,8 @@
 /* The session table and session lifetime. */
 #include "session.h"
 
+#include "slots.h"
+
 #include <stdlib.h>
 
 static void free_session(dmsc_session *s)
@@ -173,15 +175,24 @@ CK_RV dmsc_session_enter(CK_SESSION_HANDLE h, bool sync, dmsc_session **s)
     if (sync)
         rv = dmsc_token_sync_inlock((*s)->token);
     if (rv != CKR_OK) {
-        pthread_mutex_unlock(&(*s)->token->lock);
+        dmsc_session_unlock_token((*s)->token);
         dmsc_session_put(*s);
     }
     return rv;
 }
 
+void dmsc_session_unlock_token(dmsc_token *t)
+{
+    bool gone = t->gone;
+    t->gone = false;
+    pthread_mutex_unlock(&t->lock);
+    if (gone)
+        dmsc_slots_token_gone(t);
+}
+
 void dmsc_session_leave(dmsc_session *s)
 {
-    pthread_mutex_unlock(&s->token->lock);
+    dmsc_session_unlock_token(s->token);
     dmsc_session_put(s);
 }
 

@@ -36,9 +36,15 @@ void dmsc_session_close_all(dmsc_token *t);
 
 /* Hold the session and lock its token (lock order: session lock first
  * if wanted, then this); sync the token's cache with the store when
- * asked. Undo with dmsc_session_leave. */
+ * asked. Undo with dmsc_session_leave, which also ends every session of
+ * the token when a backend call meanwhile found its card gone
+ * (dmsc_token_note_inlock). */
 CK_RV dmsc_session_enter(CK_SESSION_HANDLE h, bool sync, dmsc_session **s);
 void dmsc_session_leave(dmsc_session *s);
+
+/* Unlock a token and, if a backend call found its card gone, end its
+ * sessions (the caller's hold on its own session keeps that one's memory). */
+void dmsc_session_unlock_token(dmsc_token *t);
 
 /* Drop the spare operations of every session of a token (at logout:
  * they may hold key material). */

@@ -10,6 +10,8 @@
 
 #include <openssl/crypto.h>
 #include <openssl/provider.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -42,6 +44,62 @@ CK_RV dmsc_check_initialized(void)
     if (!dmsc_g.initialized || dmsc_g.generation != fork_generation)
         return CKR_CRYPTOKI_NOT_INITIALIZED;
     return CKR_OK;
+}
+
+#define MAX_TEST_BACKENDS 4
+static dmsc_backend_opener test_openers[MAX_TEST_BACKENDS];
+static size_t n_test_openers;
+
+void dmsc_state_test_backends(const dmsc_backend_opener *openers, size_t n)
+{
+    n_test_openers = n < MAX_TEST_BACKENDS ? n : MAX_TEST_BACKENDS;
+    for (size_t i = 0; i < n_test_openers; i++)
+        test_openers[i] = openers[i];
+}
+
+static void close_backends(void)
+{
+    for (size_t i = dmsc_g.n_backends; i > 0; i--)
+        dmsc_g.backends[i - 1]->ops->free(dmsc_g.backends[i - 1]);
+    free(dmsc_g.backends);
+    dmsc_g.backends = NULL;
+    dmsc_g.n_backends = 0;
+    dmsc_config_free(&dmsc_g.cfg);
+}
+
+/* Open the configured backends (or a test's), in order. The settings
+ * stay in dmsc_g.cfg for the backends' lifetime (the reader names). */
+static CK_RV open_backends(void)
+{
+    char err[512];
+    if (dmsc_config_load(&dmsc_g.cfg, err, sizeof(err)) != 0) {
+        /* The message names the file and line; it is the user's to fix.
+         * Said on stderr: C_Initialize fails, and the user must know why. */
+        fprintf(stderr, "dmsc: %s\n", err);
+        return CKR_GENERAL_ERROR;
+    }
+    size_t n = n_test_openers ? n_test_openers : dmsc_g.cfg.n_backends;
+    dmsc_g.backends = calloc(n, sizeof(*dmsc_g.backends));
+    if (dmsc_g.backends == NULL)
+        return CKR_HOST_MEMORY;
+    CK_RV rv = CKR_OK;
+    for (size_t i = 0; i < n && rv == CKR_OK; i++) {
+        dmsc_backend *be = NULL;
+        if (n_test_openers)
+            rv = test_openers[i](dmsc_g.libctx, &be);
+        else if (dmsc_g.cfg.backends[i] == DMSC_BACKEND_VUICC)
+            rv = dmsc_vuicc_open(dmsc_g.libctx, &be);
+        else
+            rv = dmsc_pcsc_open(dmsc_g.libctx, (const char *const *)dmsc_g.cfg.pcsc_readers,
+                                dmsc_g.cfg.n_pcsc_readers, &be);
+        if (rv == CKR_OK)
+            dmsc_g.backends[dmsc_g.n_backends++] = be;
+        else
+            dmsc_debug(DMSC_DEBUG_CALL, "backend %s did not open: %s",
+                       n_test_openers ? "(test)" : dmsc_backend_kind_name(dmsc_g.cfg.backends[i]),
+                       dmsc_rv_name(rv));
+    }
+    return rv;
 }
 
 static CK_RV check_args(CK_C_INITIALIZE_ARGS_PTR args)
@@ -98,7 +156,9 @@ CK_RV dmsc_state_initialize(CK_VOID_PTR init_args)
          * (the application may use libxml2 too). */
         xmlInitParser();
         dmsc_ops_prepare(dmsc_g.libctx);
-        rv = dmsc_vuicc_open(dmsc_g.libctx, &dmsc_g.backend);
+        rv = open_backends();
+        if (rv != CKR_OK)
+            close_backends();
     }
     if (rv == CKR_OK) {
         dmsc_g.initialized = true;
@@ -109,8 +169,7 @@ CK_RV dmsc_state_initialize(CK_VOID_PTR init_args)
             rv = dmsc_events_start();
         if (rv != CKR_OK) {
             dmsc_slots_free();
-            dmsc_g.backend->ops->free(dmsc_g.backend);
-            dmsc_g.backend = NULL;
+            close_backends();
             dmsc_g.initialized = false;
         }
     }
@@ -140,7 +199,7 @@ CK_RV dmsc_state_finalize(CK_VOID_PTR reserved)
         dmsc_events_stop();
         dmsc_session_close_all(NULL);
         dmsc_slots_free();
-        dmsc_g.backend->ops->free(dmsc_g.backend);
+        close_backends();
         dmsc_map_clear(&dmsc_g.sessions);
         pthread_mutex_destroy(&dmsc_g.lock);
         dmsc_ops_release();

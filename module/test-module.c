@@ -1587,7 +1587,8 @@ START_TEST(test_fork)
 END_TEST
 
 /* The token re-initialised by another process: this process's login on
- * it is void and its old objects are gone. */
+ * it is void, its old objects are gone, and once the module sees the new
+ * token in the slot the old token's sessions are closed. */
 START_TEST(test_reinit_by_another_process)
 {
     CK_SLOT_ID slot = ready_token();
@@ -1611,11 +1612,16 @@ START_TEST(test_reinit_by_another_process)
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child failed (status 0x%x)", status);
     ck_assert_uint_eq(find(h, NULL, 0, NULL), 0);
     ck_assert_uint_eq(session_state(h), CKS_RW_PUBLIC_SESSION);
+    /* A new token is in the slot: the module's next look at the slot ends
+     * the old token's sessions, as for a card taken out. */
     CK_UTF8CHAR label[32];
     pad32(label, "new life");
     ck_assert_mem_eq(token_info(slot).label, label, 32);
-    RV_EQ(login(h, CKU_USER, USER_PIN), CKR_USER_PIN_NOT_INITIALIZED);
-    RV_OK(login(h, CKU_SO, SO_PIN));
+    RV_EQ(login(h, CKU_USER, USER_PIN), CKR_SESSION_HANDLE_INVALID);
+    CK_SESSION_HANDLE h2 = open_session(slot, true);
+    ck_assert_uint_eq(find(h2, NULL, 0, NULL), 0);
+    RV_EQ(login(h2, CKU_USER, USER_PIN), CKR_USER_PIN_NOT_INITIALIZED);
+    RV_OK(login(h2, CKU_SO, SO_PIN));
 }
 END_TEST
 

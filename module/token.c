@@ -167,10 +167,18 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+CK_RV dmsc_token_note_inlock(dmsc_token *t, CK_RV rv)
+{
+    if (rv != CKR_DEVICE_REMOVED && rv != CKR_TOKEN_NOT_PRESENT)
+        return rv;
+    t->gone = true;
+    return CKR_DEVICE_REMOVED;
+}
+
 CK_RV dmsc_token_sync_inlock(dmsc_token *t)
 {
     dmsc_sync_sink sink = { t, sink_reset, sink_logged_out, sink_upsert, sink_remove };
-    CK_RV rv = t->ops->sync(t->bt, &sink);
+    CK_RV rv = dmsc_token_note_inlock(t, t->ops->sync(t->bt, &sink));
     if (rv == CKR_OK)
         t->synced_at_ms = now_ms();
     return rv;

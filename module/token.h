@@ -28,10 +28,17 @@ typedef struct dmsc_token {
     dmsc_map by_oid;          /* store id -> token object */
     dmsc_map by_label;        /* label hash -> chain of objects */
     uint64_t synced_at_ms;    /* monotonic time of the last sync */
+    bool gone;                /* a backend call found the card removed: its
+                                 sessions end when the call leaves */
 } dmsc_token;
 
 dmsc_token *dmsc_token_new(const dmsc_backend_ops *ops, dmsc_btoken *bt, CK_SLOT_ID slot_id);
 void dmsc_token_free(dmsc_token *t);
+
+/* Note a backend call's answer: CKR_DEVICE_REMOVED or CKR_TOKEN_NOT_PRESENT
+ * (the card left its reader) marks the token gone and is answered as
+ * CKR_DEVICE_REMOVED, the code of a session call whose token went. */
+CK_RV dmsc_token_note_inlock(dmsc_token *t, CK_RV rv);
 
 /* Pick up changes other processes made to the store. */
 CK_RV dmsc_token_sync_inlock(dmsc_token *t);

@@ -111,7 +111,7 @@ static int is_card_name(const char *name, unsigned *index)
     char canonical[32];
     /* Only the canonical spelling: uicc-01.db or uicc-+1.db would give a
      * second file the same card number. */
-    if (sscanf(name, "uicc-%u.db%n", &n, &used) == 1 && name[used] == '\0' && n < 4096 &&
+    if (sscanf(name, "uicc-%u.db%n", &n, &used) == 1 && name[used] == '\0' && n < VUICC_MAX_CARDS &&
         (size_t)snprintf(canonical, sizeof(canonical), "uicc-%u.db", n) < sizeof(canonical) &&
         strcmp(canonical, name) == 0) {
         *index = n;
