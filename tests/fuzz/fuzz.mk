@@ -24,9 +24,10 @@ EXTRA_DIST += \
 	tests/fuzz/corpus/p11
 
 # run-fuzz.sh asks for the sources the p11 target compiles in (the module's,
-# the DM extension's and the PKCS#15 decoder's, whose table run-fuzz.sh
-# makes with asn1Parser), so the list is kept in one place: here.
+# the DM extension's, the PKCS#15 decoder's, whose table run-fuzz.sh
+# makes with asn1Parser, and the PC/SC transport's, for the PC/SC
+# backend), so the list is kept in one place: here.
 print-fuzz-p11-sources:
 	@echo $(DMSC_CORE_SOURCES) $(libdmsc_dmext_la_SOURCES) $(libdmsc_dmsec_la_SOURCES) \
-		$(libdmsc_p15_la_SOURCES)
+		$(libdmsc_p15_la_SOURCES) $(libdmsc_pcsc_transport_la_SOURCES)
 .PHONY: print-fuzz-p11-sources

@@ -147,8 +147,9 @@ command -v pkg-config >/dev/null 2>&1 || die "pkg-config is not installed (scrip
 if ! XML_CFLAGS=$(pkg-config --cflags libxml-2.0 libcrypto) || ! XML_LIBS=$(pkg-config --libs libxml-2.0 libcrypto); then
     die "pkg-config finds no libxml-2.0 or libcrypto (Debian 12: apt-get install libxml2-dev libssl-dev)"
 fi
-# The module's libraries, for p11 (scripts/bootstrap.sh installs them).
-MOD_PKGS="p11-kit-1 libcrypto sqlite3 libxml-2.0"
+# The module's libraries, for p11 (scripts/bootstrap.sh installs them):
+# pcsc-lite for the PC/SC backend's transport.
+MOD_PKGS="p11-kit-1 libcrypto sqlite3 libxml-2.0 libpcsclite"
 if ! MOD_CFLAGS=$(pkg-config --cflags $MOD_PKGS) || ! MOD_LIBS=$(pkg-config --libs $MOD_PKGS); then
     die "pkg-config misses one of: $MOD_PKGS (run scripts/bootstrap.sh)"
 fi
