@@ -12,3 +12,6 @@ DMSC_CORE_SOURCES += \
 	tokens/pcsc/p15-write.c
 DMSC_CORE_LIBS += libdmsc-p15.la libdmsc-pcsc-transport.la $(PCSC_LIBS) $(LIBTASN1_LIBS)
 
+# The module with a PKCS#15 card in a (virtual) reader, end to end.
+TESTS += tests/pcsc/test-pcsc-module.sh
+EXTRA_DIST += tests/pcsc/test-pcsc-module.sh
