@@ -144,10 +144,8 @@ int p15_read_uint(p15_ctx *c, asn1_node_const n, const char *name, const char *w
     uint64_t v = 0;
     int l, rc = read_raw(c, n, name, what, buf, sizeof buf, &l, optional);
 
-    if (rc == P15_ABSENT)
+    if (rc != 0) /* absent, or reported (missing, more than 8 bytes) */
         return rc;
-    if (rc != 0)
-        return p15_fail(c, "%s is not a number from 0 to %u", what, max);
     if (l == 0)
         return p15_fail(c, "%s is an empty INTEGER", what);
     if (buf[0] & 0x80)

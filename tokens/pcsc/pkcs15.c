@@ -134,18 +134,15 @@ int dmsc_p15_parse_tokeninfo(const uint8_t *der, size_t len, dmsc_p15_tokeninfo 
     dmsc_p15_tokeninfo ti = {0};
     asn1_node n;
     uint32_t version;
-    size_t end = len;
+    size_t end;
     int rc = -1;
 
     if (der == NULL && len > 0)
         return p15_fail(&c, "no data");
-    /* The EF may be bigger than the TokenInfo: padding after it. */
-    while (end > 0 && (der[end - 1] == 0x00 || der[end - 1] == 0xFF))
-        end--;
-    if (end == 0)
-        return p15_fail(&c, "the file is empty");
-    /* A trailing 00 or FF can be the TokenInfo's own last byte: decode
-     * what the DER header says the TokenInfo takes. */
+    if (len == 0 || der[0] == 0x00 || der[0] == 0xFF)
+        return p15_fail(&c, "the file is empty (no TokenInfo before the padding)");
+    /* The EF may be bigger than the TokenInfo: what the DER header says
+     * the TokenInfo takes is decoded, and only padding may follow. */
     {
         unsigned char cls;
         unsigned long tag;
