@@ -65,8 +65,10 @@ p11-kit server -f --provider "$DMSC_MODULE" -n "$sock" "pkcs11:token=DM" \
     >"$TEST_TMP/server.out" 2>"$TEST_TMP/server.err" &
 server=$!
 CLEANUP_PIDS+=("$server")
+# The socket can appear before the address line is written: wait for both
+# (under load, e.g. the ASan run, the line comes a little later).
 for _ in $(seq 200); do
-    [ -S "$sock" ] && break
+    [ -S "$sock" ] && grep -qF "P11_KIT_SERVER_ADDRESS=" "$TEST_TMP/server.out" && break
     kill -0 "$server" 2>/dev/null || fail "p11-kit server exited" "stderr:" "$(indent <"$TEST_TMP/server.err")"
     sleep 0.05
 done
