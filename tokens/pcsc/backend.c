@@ -181,17 +181,24 @@ static CK_RV pcsc_token_info_inlock(dmsc_btoken *t, CK_TOKEN_INFO *info)
     if (m->ti.flags & 1u)
         info->flags |= CKF_WRITE_PROTECTED;
     const dmsc_p15_pin *user = pcsc_user_pin(m), *so = pcsc_so_pin(m);
+    /* Asking the card for tries left may find it gone, which frees the
+     * model that m, user and so point into: take from them first, and
+     * look at t->model again after each question. */
     if (user != NULL) {
         info->flags |= CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED;
-        /* A UICC PIN has 3 tries, a PUK 10; the card says only how many are left. */
-        int tries = pcsc_pin_tries(t, user);
-        int max = t->user_tries_max > 3 ? t->user_tries_max : 3;
-        pin_flags(&info->flags, tries, max, CKF_USER_PIN_COUNT_LOW, CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED);
         info->ulMinPinLen = user->min_len;
         info->ulMaxPinLen = user->max_len ? user->max_len : user->stored_len ? user->stored_len : 8;
+        /* A UICC PIN has 3 tries, a PUK 10; the card says only how many are left. */
+        int tries = pcsc_pin_tries(t, user);
+        if (t->model == NULL)
+            return CKR_DEVICE_REMOVED;
+        int max = t->user_tries_max > 3 ? t->user_tries_max : 3;
+        pin_flags(&info->flags, tries, max, CKF_USER_PIN_COUNT_LOW, CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED);
     }
     if (so != NULL) {
         int tries = pcsc_pin_tries(t, so);
+        if (t->model == NULL)
+            return CKR_DEVICE_REMOVED;
         int max = t->so_tries_max > 10 ? t->so_tries_max : 10;
         pin_flags(&info->flags, tries, max, CKF_SO_PIN_COUNT_LOW, CKF_SO_PIN_FINAL_TRY, CKF_SO_PIN_LOCKED);
     }

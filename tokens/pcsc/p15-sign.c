@@ -29,6 +29,10 @@ typedef struct {
 static CK_RV op_sign(dmsc_btoken *t, void *ctx)
 {
     sign_op *op = ctx;
+    /* Run again after a reset dropped this process's login: the card may
+     * hold another application's verified PIN by now, not ours. */
+    if (!t->user_in)
+        return CKR_USER_NOT_LOGGED_IN;
     CK_RV rv = dmsc_card_begin(t->card);
     if (rv != CKR_OK)
         return rv;

@@ -266,6 +266,9 @@ static CK_RV op_write(dmsc_btoken *t, void *ctx)
 {
     write_op *op = ctx;
     op->status = CKR_OK;
+    /* As op_sign: after a reset the login is gone, whoever verified since. */
+    if (!t->user_in)
+        return CKR_USER_NOT_LOGGED_IN;
     CK_RV rv = dmsc_card_begin(t->card);
     if (rv != CKR_OK)
         return rv;
@@ -332,6 +335,8 @@ static void commit(dmsc_btoken *t, draft *df, unsigned char *dodf, size_t dodf_l
 
 static pcsc_obj *data_obj(pcsc_model *m, size_t index)
 {
+    if (m == NULL)
+        return NULL; /* the card went away: its model is gone */
     for (size_t i = 0; i < m->n_obj; i++)
         if (m->obj[i].kind == PCSC_OBJ_DATA && m->obj[i].index == index)
             return &m->obj[i];
@@ -369,7 +374,8 @@ static CK_RV write_mo(dmsc_btoken *t, size_t mo, const mo_value *mv, size_t *ind
     /* The smallest spare with room, in the MO's DODF (a new MO: any). */
     size_t spare = NONE, best = 0;
     CK_RV rv = CKR_OK;
-    for (size_t i = 0; i < m->objs.n_data && write_value && rv == CKR_OK; i++) {
+    /* rv first: a card found gone frees the model m points to. */
+    for (size_t i = 0; rv == CKR_OK && write_value && i < m->objs.n_data; i++) {
         const dmsc_p15_data *d = &m->objs.data[i];
         if (!pcsc_data_is_spare(d) || (mo != NONE && m->data_dodf[i] != m->data_dodf[mo]))
             continue;
@@ -553,7 +559,7 @@ CK_RV pcsc_create(dmsc_btoken *t, const dmsc_attrs *attrs, uint64_t *oid, dmsc_a
         return rv;
     pcsc_obj *o = data_obj(t->model, index);
     if (o == NULL)
-        return CKR_GENERAL_ERROR;
+        return t->model == NULL ? CKR_DEVICE_REMOVED : CKR_GENERAL_ERROR;
     *oid = o->oid;
     dmsc_debug(PCSC_DEBUG, "pcsc: reader %zu: MO written", t->index);
     /* Written: what the card now shows is what the cache keeps. */
