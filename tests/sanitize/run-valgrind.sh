@@ -23,9 +23,12 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/dmsc-valgrind.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/bin" "$WORK/logs"
 chmod 1777 "$WORK/logs"
+# Known bugs of the outside tools (not ours) are suppressed, each named in
+# the file with its reason.
 VG="valgrind --tool=memcheck -q --error-exitcode=99 --track-origins=yes --log-file=$WORK/logs/vg.%p"
+VG_TOOLS="--suppressions=$SRC/tests/sanitize/valgrind-tools.supp"
 for t in pkcs11-tool p11tool certtool openssl; do
-    printf '#!/bin/sh\nexec %s --leak-check=no %s "$@"\n' "$VG" "$(command -v "$t")" >"$WORK/bin/$t"
+    printf '#!/bin/sh\nexec %s %s --leak-check=no %s "$@"\n' "$VG" "$VG_TOOLS" "$(command -v "$t")" >"$WORK/bin/$t"
     chmod +x "$WORK/bin/$t"
 done
 printf '#!/bin/sh\nexec %s --leak-check=full --errors-for-leak-kinds=definite %s "$@"\n' \

@@ -6,6 +6,7 @@ EXTRA_DIST += \
 	tests/sanitize/run-valgrind.sh \
 	tests/sanitize/lsan.supp \
 	tests/sanitize/asan-tools.supp \
+	tests/sanitize/valgrind-tools.supp \
 	tests/sanitize/asan-early-init.c \
 	THREAT-MODEL.md
 
