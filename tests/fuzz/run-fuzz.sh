@@ -30,6 +30,10 @@
 #   FUZZ_MALLOC_LIMIT_MB  the largest single allocation allowed (256)
 #   FUZZ_KEEP=1           keep the work directory (binaries, grown corpora,
 #                         full logs) after a clean run too
+#   FUZZ_RESUME=DIR       a work directory kept by an earlier run: each
+#                         target also starts from the corpus it grew there
+#                         (DIR/corpus-TARGET, when present), so long runs by
+#                         hand add up instead of starting over from the seeds
 #   CLANG                 the compiler (clang)
 #   DMSC_SRCDIR           the top source directory (exported by make check;
 #                         run by hand, the directory two levels above this
@@ -71,6 +75,10 @@ number FUZZ_SECONDS "$SECONDS_EACH"
 number FUZZ_TIMEOUT "$TIMEOUT"
 number FUZZ_RSS_LIMIT_MB "$RSS_MB"
 number FUZZ_MALLOC_LIMIT_MB "$MALLOC_MB"
+if [ -n "${FUZZ_RESUME:-}" ] && [ ! -d "$FUZZ_RESUME" ]; then
+    die "FUZZ_RESUME='$FUZZ_RESUME' is not a directory" \
+        "give the work directory an earlier run kept (FUZZ_KEEP=1 prints its path)"
+fi
 
 SRC=${DMSC_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 DMEXT=$SRC/dm-ext
@@ -276,6 +284,12 @@ run() {
         cp "$(corpus_of "$t")"/*.der "$corpus/"
     else
         cp -R "$(corpus_of "$t")/." "$corpus/"
+    fi
+    if [ -n "${FUZZ_RESUME:-}" ] && [ -d "$FUZZ_RESUME/corpus-$t" ]; then
+        # Inputs are named by their content's hash: copying over the seeds
+        # only adds what the earlier run found.
+        cp -R "$FUZZ_RESUME/corpus-$t/." "$corpus/"
+        say "fuzz-$t: resumed from $FUZZ_RESUME/corpus-$t"
     fi
     chmod -R u+w "$corpus"
     say "fuzz-$t: $(find "$corpus" -type f | wc -l) seed inputs, dictionary ${dict:-none}"
