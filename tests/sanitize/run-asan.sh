@@ -115,10 +115,9 @@ mkdir -p "$BUILD/obj"
 cd "$BUILD/obj"
 if [ ! -f Makefile ] || [ ../src/configure -nt config.status ]; then
     say "configuring $BUILD/obj (gcc $SAN)"
-    # No --enable-werror here: the in-tree build holds the warnings to
-    # errors; at -O1 gcc's -Wformat-truncation sees other paths than at
-    # -O2, and a warning is not what this run is for.
-    ../src/configure --quiet --sysconfdir=/etc \
+    # Warnings are errors here too: at -O1 gcc inlines differently than at
+    # -O2 and sees other paths (-Wformat-truncation, -Wmaybe-uninitialized).
+    ../src/configure --quiet --sysconfdir=/etc --enable-werror \
         CC=gcc CFLAGS="-g -O1 $SAN" LDFLAGS="$SAN" >"$BUILD/configure.log" 2>&1 ||
         die "configure failed" "log: $BUILD/configure.log"
 fi

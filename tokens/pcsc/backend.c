@@ -145,9 +145,13 @@ static void serial_text(const dmsc_p15_tokeninfo *ti, char *out, size_t out_len)
                 s[n++] = hex[lo];
         }
     }
-    s[n] = '\0';
-    const char *tail = n > 16 ? s + n - 16 : s;
-    snprintf(out, out_len, "%s", tail);
+    /* The last characters that fit (memcpy, not snprintf: the cut is
+     * meant, and gcc -O1 warns on a truncating snprintf). */
+    if (out_len == 0)
+        return;
+    size_t keep = n < out_len - 1 ? n : out_len - 1;
+    memcpy(out, s + n - keep, keep);
+    out[keep] = '\0';
 }
 
 static void pin_flags(CK_FLAGS *flags, int tries, int max, CK_FLAGS low, CK_FLAGS final, CK_FLAGS locked)
