@@ -72,11 +72,20 @@ CK_RV dmsc_card_begin(dmsc_card *c)
 {
     if (c == NULL)
         return CKR_ARGUMENTS_BAD;
-    return c->ops->begin != NULL ? c->ops->begin(c->ctx) : CKR_OK;
+    if (c->depth > 0) { /* inside a transaction this process holds */
+        c->depth++;
+        return CKR_OK;
+    }
+    CK_RV rv = c->ops->begin != NULL ? c->ops->begin(c->ctx) : CKR_OK;
+    if (rv == CKR_OK)
+        c->depth = 1;
+    return rv;
 }
 
 void dmsc_card_end(dmsc_card *c)
 {
-    if (c != NULL && c->ops->end != NULL)
+    if (c == NULL || c->depth == 0)
+        return;
+    if (--c->depth == 0 && c->ops->end != NULL)
         c->ops->end(c->ctx);
 }

@@ -29,6 +29,9 @@ struct dmsc_card {
     bool no_fcp;
     bool no_path_select;
     bool owns_ops; /* ops were allocated for this card (dmsc_card_over_transmit) */
+    /* Transactions begun and not ended: only the outermost one talks to
+     * the reader, so an operation may run inside a caller's transaction. */
+    unsigned depth;
 };
 
 /* A card over ops (copied by reference: ops must outlive the card). */

@@ -17,7 +17,7 @@
 
 #define SW_OK 0x9000
 /* READ BINARY/UPDATE BINARY with P1-P2 as the offset: 15 bits. */
-#define MAX_OFFSET 0x7FFF
+#define MAX_OFFSET DMSC_ISO_MAX_OFFSET
 #define READ_CHUNK 256
 #define UPDATE_CHUNK 255
 /* The deepest path a PKCS#15 Path holds that we follow: MF + 7 levels. */
@@ -120,6 +120,9 @@ static CK_RV select_one(dmsc_card *c, uint8_t p1, const uint8_t *data, size_t le
         c->no_fcp = true;
         dmsc_debug(DMSC_DEBUG_CARD, "SELECT: the card returns no FCP (%s); size from reading to the end",
                    dmsc_apdu_sw_text(*sw));
+        /* Whatever came with the refusal is no FCP of the file selected
+         * next: it must not bound the reads of that file. */
+        got = 0;
     }
     rv = send(c, 0xA4, p1, 0x0C, data, len, 0, NULL, 0, NULL, sw);
 done:
@@ -156,6 +159,11 @@ CK_RV dmsc_iso_select_path(dmsc_card *c, const uint8_t *path, size_t len, size_t
             return rv;
     }
     return CKR_OK;
+}
+
+bool dmsc_iso_binary_reaches(size_t offset, size_t len)
+{
+    return offset <= MAX_OFFSET && len <= MAX_OFFSET + 1 - offset;
 }
 
 CK_RV dmsc_iso_read_binary(dmsc_card *c, size_t offset, size_t len, uint8_t *out, size_t *got, uint16_t *sw)

@@ -17,6 +17,11 @@ CK_RV dmsc_iso_select_path(dmsc_card *c, const uint8_t *path, size_t len, size_t
 /* The EF size an FCP (62) or FCI (6F) template states: tag 80, else 81;
  * 0 when it states none or is malformed. */
 size_t dmsc_iso_fcp_size(const uint8_t *fcp, size_t len);
+/* READ BINARY and UPDATE BINARY give the offset in P1-P2: 15 bits. */
+#define DMSC_ISO_MAX_OFFSET 0x7FFF
+/* Are len bytes from offset all at offsets P1-P2 can name (so every
+ * READ/UPDATE BINARY for them starts at one)? len 0: is offset one. */
+bool dmsc_iso_binary_reaches(size_t offset, size_t len);
 /* READ BINARY at offset, up to len bytes (<= 256) of the current EF. */
 CK_RV dmsc_iso_read_binary(dmsc_card *c, size_t offset, size_t len, uint8_t *out, size_t *got, uint16_t *sw);
 /* Select path and read the whole EF (its FCP size, else until the card

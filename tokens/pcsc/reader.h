@@ -52,7 +52,9 @@ CK_RV dmsc_card_transmit(dmsc_card *c, const dmsc_apdu *a, uint8_t *out, size_t 
 /* SCardBeginTransaction/EndTransaction around a sequence of APDUs that
  * another application must not interleave with (select, verify, sign).
  * begin returns DMSC_CKR_CARD_RESET (once, no transaction held) when the
- * card was reset meanwhile, CKR_DEVICE_REMOVED when it is gone. */
+ * card was reset meanwhile, CKR_DEVICE_REMOVED when it is gone. They
+ * nest: a begin inside a transaction held only counts, and the reader's
+ * transaction ends with the outermost end. */
 CK_RV dmsc_card_begin(dmsc_card *c);
 void dmsc_card_end(dmsc_card *c);
 

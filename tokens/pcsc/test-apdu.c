@@ -10,6 +10,7 @@
 #include "iso7816.h"
 
 #include <check.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -396,6 +397,86 @@ START_TEST(select_fallbacks)
 }
 END_TEST
 
+START_TEST(select_refused_fcp_not_kept)
+{
+    /* The refusal of P2 04 carries bytes that look like an FCP of 16
+     * bytes; the file then selected with P2 0C has 100: it is read to its
+     * end, not cut at 16. */
+    static const uint8_t path[] = { 0x50, 0x31 };
+    SCRIPT(s, { 0, "6204800200106A86" }, { 0, "9000" }, { 100, "6282" });
+    dmsc_card *c = card_over(&s);
+    uint8_t *data;
+    size_t len;
+    uint16_t sw;
+    ck_assert_int_eq(dmsc_iso_read_ef(c, path, sizeof(path), 4096, &data, &len, &sw), CKR_OK);
+    ck_assert_uint_eq(sw, 0x9000);
+    ck_assert_uint_eq(len, 100);
+    check_filled(data, 100);
+    free(data);
+    ck_assert_str_eq(s.cmds[0], "00A40904025031" "00");
+    ck_assert_str_eq(s.cmds[1], "00A4090C025031");
+    ck_assert_str_eq(s.cmds[2], "00B0000000");
+    ck_assert_uint_eq(s.n_cmds, 3);
+    dmsc_card_disconnect(c);
+}
+END_TEST
+
+START_TEST(binary_reaches)
+{
+    ck_assert(dmsc_iso_binary_reaches(0, 0));
+    ck_assert(dmsc_iso_binary_reaches(0, 0x8000));
+    ck_assert(!dmsc_iso_binary_reaches(0, 0x8001));
+    ck_assert(dmsc_iso_binary_reaches(0x7FFF, 1));
+    ck_assert(!dmsc_iso_binary_reaches(0x7FFF, 2));
+    ck_assert(!dmsc_iso_binary_reaches(0x8000, 0));
+    ck_assert(!dmsc_iso_binary_reaches(0x8000, 16));
+    ck_assert(!dmsc_iso_binary_reaches(0x7F00, 0x120));
+    ck_assert(!dmsc_iso_binary_reaches(0xFFFFFFF0u, 0x20)); /* no wrap-around */
+    ck_assert(!dmsc_iso_binary_reaches(16, SIZE_MAX));
+}
+END_TEST
+
+static int n_begins, n_ends;
+
+static CK_RV count_begin(void *ctx)
+{
+    (void)ctx;
+    n_begins++;
+    return CKR_OK;
+}
+
+static void count_end(void *ctx)
+{
+    (void)ctx;
+    n_ends++;
+}
+
+START_TEST(transactions_nest)
+{
+    /* Only the outermost begin and end reach the reader: an operation
+     * that holds a transaction may run inside its caller's. */
+    static const dmsc_card_ops ops = { .transmit = scripted, .begin = count_begin, .end = count_end };
+    SCRIPT(s, { 0, "9000" });
+    dmsc_card *c = NULL;
+    ck_assert_int_eq(dmsc_card_new(&ops, &s, &c), CKR_OK);
+    n_begins = n_ends = 0;
+    ck_assert_int_eq(dmsc_card_begin(c), CKR_OK);
+    ck_assert_int_eq(dmsc_card_begin(c), CKR_OK);
+    ck_assert_int_eq(n_begins, 1);
+    dmsc_card_end(c);
+    ck_assert_int_eq(n_ends, 0);
+    dmsc_card_end(c);
+    ck_assert_int_eq(n_ends, 1);
+    dmsc_card_end(c); /* unbalanced: nothing */
+    ck_assert_int_eq(n_ends, 1);
+    ck_assert_int_eq(dmsc_card_begin(c), CKR_OK);
+    ck_assert_int_eq(n_begins, 2);
+    dmsc_card_end(c);
+    ck_assert_int_eq(n_ends, 2);
+    dmsc_card_disconnect(c);
+}
+END_TEST
+
 START_TEST(read_ef_known_size)
 {
     static const uint8_t path[] = { 0x3F, 0x00, 0x2F, 0x00 };
@@ -590,6 +671,9 @@ static Suite *apdu_suite(void)
     tcase_add_test(iso, fcp_sizes);
     tcase_add_test(iso, select_commands);
     tcase_add_test(iso, select_fallbacks);
+    tcase_add_test(iso, select_refused_fcp_not_kept);
+    tcase_add_test(iso, binary_reaches);
+    tcase_add_test(iso, transactions_nest);
     tcase_add_test(iso, read_ef_known_size);
     tcase_add_test(iso, read_ef_until_end);
     tcase_add_test(iso, read_ef_bounded);
