@@ -93,6 +93,11 @@ static bool is_absolute(const dmsc_p15_path *p)
     return p->len >= 2 && p->path[0] == 0x3F && p->path[1] == 0x00;
 }
 
+bool pcsc_path_reachable(const dmsc_p15_path *p)
+{
+    return !p->has_range || dmsc_iso_binary_reaches(p->index, p->length);
+}
+
 CK_RV pcsc_select(dmsc_btoken *t, const dmsc_p15_path *p, size_t *size, uint16_t *sw)
 {
     CK_RV rv;
@@ -135,6 +140,13 @@ CK_RV pcsc_read_path(dmsc_btoken *t, const dmsc_p15_path *p, size_t max, unsigne
         else
             free(buf);
         return rv;
+    }
+    if (!pcsc_path_reachable(p)) {
+        /* READ BINARY cannot name those offsets: the card is never asked. */
+        dmsc_debug(PCSC_DEBUG, "pcsc: a path names bytes %lu..%lu, past the offset %u READ BINARY reaches",
+                   (unsigned long)p->index, (unsigned long)p->index + p->length, DMSC_ISO_MAX_OFFSET);
+        *sw = 0x6B00; /* wrong offset, as a card would say */
+        return CKR_OK;
     }
     if (p->length > max)
         return CKR_DEVICE_MEMORY;
@@ -195,15 +207,32 @@ CK_RV pcsc_card_failed(dmsc_btoken *t, CK_RV rv)
     return rv;
 }
 
+/* fn in one card transaction: no other application's commands come
+ * between ours. Between two transactions another application (or a reset
+ * the card did not report) may have made any DF current: the application
+ * is selected again before a relative path is used. */
+static CK_RV run_in_transaction(dmsc_btoken *t, CK_RV (*fn)(dmsc_btoken *t, void *ctx), void *ctx)
+{
+    dmsc_card *card = t->card;
+    CK_RV rv = dmsc_card_begin(card);
+    if (rv != CKR_OK)
+        return rv;
+    t->in_app = false;
+    rv = fn(t, ctx);
+    if (t->card == card) /* not dropped (and freed) by fn */
+        dmsc_card_end(card);
+    return rv;
+}
+
 CK_RV pcsc_card_run(dmsc_btoken *t, CK_RV (*fn)(dmsc_btoken *t, void *ctx), void *ctx)
 {
     if (t->card == NULL)
         return CKR_TOKEN_NOT_PRESENT;
-    CK_RV rv = fn(t, ctx);
+    CK_RV rv = run_in_transaction(t, fn, ctx);
     if (rv == DMSC_CKR_CARD_RESET) {
         rv = pcsc_card_failed(t, rv);
         if (rv == CKR_OK)
-            rv = fn(t, ctx);
+            rv = run_in_transaction(t, fn, ctx);
     }
     if (rv == DMSC_CKR_CARD_RESET || rv == CKR_DEVICE_REMOVED) {
         CK_RV rv2 = pcsc_card_failed(t, rv);
@@ -569,6 +598,14 @@ CK_RV pcsc_read_values(dmsc_btoken *t)
             continue; /* empty by definition; never shown */
         if (c->private_obj && !t->user_in)
             continue; /* read after login */
+        if (!pcsc_path_reachable(&c->path)) {
+            /* One bad entry leaves out its object, not the token. */
+            dmsc_debug(PCSC_DEBUG, "pcsc: object '%s' is left out: its path names bytes %lu..%lu, past the "
+                       "offset %u READ BINARY reaches", c->label ? c->label : "", (unsigned long)c->path.index,
+                       (unsigned long)c->path.index + c->path.length, DMSC_ISO_MAX_OFFSET);
+            o->value_read = true;
+            continue;
+        }
         uint16_t sw = 0;
         unsigned char *v = NULL;
         size_t len = 0;

@@ -228,13 +228,16 @@ static CK_RV op_room(dmsc_btoken *t, void *ctx)
     size_t *room = &ro->room;
     *room = 0;
     if (d->c.path.has_range) {
-        *room = d->c.path.length;
+        /* A range UPDATE BINARY cannot reach holds nothing. */
+        *room = pcsc_path_reachable(&d->c.path) ? d->c.path.length : 0;
         return CKR_OK;
     }
     uint16_t sw = 0;
     CK_RV rv = pcsc_select(t, &d->c.path, room, &sw);
     if (rv == CKR_OK && sw != SW_OK)
         *room = 0;
+    if (*room > DMSC_ISO_MAX_OFFSET + 1)
+        *room = DMSC_ISO_MAX_OFFSET + 1; /* what P1-P2 offsets reach */
     return rv;
 }
 
@@ -254,6 +257,12 @@ static CK_RV update_at(dmsc_btoken *t, const dmsc_p15_path *p, size_t offset, co
 {
     size_t size = 0;
     uint16_t sw = 0;
+    if (!dmsc_iso_binary_reaches(offset, len)) {
+        dmsc_debug(PCSC_DEBUG, "pcsc: %s: bytes %zu..%zu are past the offset %u UPDATE BINARY reaches", what,
+                   offset, offset + len, DMSC_ISO_MAX_OFFSET);
+        *status = CKR_DEVICE_MEMORY;
+        return CKR_OK;
+    }
     CK_RV rv = pcsc_select(t, p, &size, &sw);
     if (rv == CKR_OK && sw == SW_OK)
         rv = dmsc_iso_update_binary(t->card, offset, v, len, &sw);

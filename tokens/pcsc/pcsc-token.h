@@ -114,12 +114,17 @@ void pcsc_forget_login(dmsc_btoken *t);
 CK_RV pcsc_select_app(dmsc_btoken *t, uint16_t *sw);
 /* Select a PKCS#15 path (relative paths from the application DF). */
 CK_RV pcsc_select(dmsc_btoken *t, const dmsc_p15_path *p, size_t *size, uint16_t *sw);
+/* Can READ/UPDATE BINARY reach the bytes a path's index/length name
+ * (offsets up to DMSC_ISO_MAX_OFFSET)? Without a range: true. */
+bool pcsc_path_reachable(const dmsc_p15_path *p);
 /* The bytes a path names (a whole EF, or index/length of it), at most
  * max; CKR_OK with *sw the card's answer (*out is set only on 9000). */
 CK_RV pcsc_read_path(dmsc_btoken *t, const dmsc_p15_path *p, size_t max, unsigned char **out, size_t *len,
                      uint16_t *sw);
-/* Run a card operation; after a card reset (the login is gone, the
- * application re-selected) it runs once more. */
+/* Run a card operation in one card transaction that starts with no DF
+ * taken as current (the application is selected again before a relative
+ * path); after a card reset (the login is gone, the application
+ * re-selected) it runs once more. */
 CK_RV pcsc_card_run(dmsc_btoken *t, CK_RV (*fn)(dmsc_btoken *t, void *ctx), void *ctx);
 /* Read values not read yet (private ones need the user logged in). */
 CK_RV pcsc_read_values(dmsc_btoken *t);
