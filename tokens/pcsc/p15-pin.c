@@ -141,6 +141,14 @@ static CK_RV pin_status(dmsc_btoken *t, const dmsc_p15_pin *pin, const char *wha
     }
 }
 
+/* The PIN lengths the AODF allows (and no more than a formatted PIN
+ * holds): a PIN outside them is CKR_PIN_LEN_RANGE without a command to
+ * the card, so no try is spent on it. */
+static bool pin_len_ok(const dmsc_p15_pin *p, CK_ULONG len)
+{
+    return len <= 64 && len >= p->min_len && (p->max_len == 0 || len <= p->max_len);
+}
+
 static CK_RV op_read_values(dmsc_btoken *t, void *ctx)
 {
     (void)ctx;
@@ -169,7 +177,12 @@ CK_RV pcsc_login(dmsc_btoken *t, CK_USER_TYPE user, const CK_UTF8CHAR *pin, CK_U
         return rv;
     uint8_t f[64];
     size_t f_len = 0;
-    if (len > 64 || dmsc_p15_pin_format(p, pin, len, f, &f_len) != 0)
+    if (!pin_len_ok(p, len)) {
+        dmsc_debug(DMSC_DEBUG_PIN, "pcsc: a PIN of %lu characters: the AODF allows %zu to %zu", (unsigned long)len,
+                   p->min_len, p->max_len ? p->max_len : (size_t)64);
+        return CKR_PIN_LEN_RANGE;
+    }
+    if (dmsc_p15_pin_format(p, pin, len, f, &f_len) != 0)
         return CKR_PIN_INCORRECT; /* no PIN of that form can be right: no try spent */
     pin_op op = { .pin = p, .a = f, .a_len = f_len };
     rv = pcsc_card_run(t, op_verify, &op);
