@@ -6,7 +6,8 @@ Usage:
                --bootstrap BOOT.wbxml --mo NODEPATH=FILE [--mo ...]
                [--pin 1234] [--puk 12345678] [--iccid DIGITS] [--label DM]
                [--spares 3] [--spare-size 2048] [--dodf-size 2048]
-               [--short-read 6282|6Cxx]
+               [--short-read 6282|6Cxx] [--private-mo NODEPATH=FILE ...]
+               [--relative-paths] [--bad-ranges]
 
 The card: MF 3F00 with EF(DIR) 2F00 naming the PKCS#15 application (AID
 A0 00 00 00 63 50 4B 43 53 2D 31 35, DF 3F00/5015), and in it, PKCS#15 v1.1
@@ -32,6 +33,18 @@ libtasn1 decoder):
                     a --spare-size EF 4B02.., path with index 0 and length),
                     and --spares "OMA-DM:SPARE" entries naming empty
                     (all 00) EFs of --spare-size bytes.
+Options for the backend's robustness tests:
+  --private-mo      an MO like --mo, flagged private (read after login)
+  --relative-paths  every path in the ODF and the directory files is
+                    relative to the application DF (its file id only); the
+                    MF holds, beside EF(DIR), a decoy EF with the same file
+                    id and size for each data EF (bootstrap, MOs, spares),
+                    other bytes: a read from the wrong DF gets wrong bytes,
+                    not an error
+  --bad-ranges      a 32832-byte EF 4BFE and two DODF entries into it whose
+                    bytes lie past the offset 32767 READ BINARY reaches:
+                    "./BadIndex" (index 32768, length 16) and "./BadRange"
+                    (index 32512, length 288)
 The key never leaves the card image (no EF holds it); VERIFY, UPDATE
 BINARY and PSO follow dmcard.py's rules.
 
@@ -206,7 +219,13 @@ def pin_block(pin, stored, what):
     return pin.encode("ascii") + b"\xff" * (stored - len(pin))
 
 
+RELATIVE = False
+
+
 def fpath(*fids):
+    """A path in the application DF: absolute, or (--relative-paths) from the DF."""
+    if RELATIVE and fids:
+        return bytes.fromhex("".join(fids))
     return bytes.fromhex("3F00" + APP_DF + "".join(fids))
 
 
@@ -293,13 +312,15 @@ def build(args):
     add("4B01", boot)
     fid = 0x4B02
     mo_common = {"flags": {"modifiable"}, "authId": b"\x01"}
-    for mo in args.mo:
+    mos = [(mo, False) for mo in args.mo] + [(mo, True) for mo in args.private_mo]
+    for mo, private in mos:
         node, sep, fname = mo.partition("=")
         if not sep or not node.startswith("./") or not fname:
             raise InputError("--mo %r: NODEPATH=FILE expected, the node path starting ./" % mo)
         value = read_file(fname, "--mo")
+        flags = {"modifiable", "private"} if private else {"modifiable"}
         dodf += OpaqueDataObject({
-            "commonObjectAttributes": dict(mo_common, label=node),
+            "commonObjectAttributes": dict(mo_common, label=node, flags=flags),
             "classAttributes": {"applicationName": "OMA-DM:MO"},
             "typeAttributes": {"path": fpath("%04X" % fid), "index": 0,
                                "length": len(value)}}).dump()
@@ -312,6 +333,13 @@ def build(args):
             "typeAttributes": {"path": fpath("%04X" % fid)}}).dump()
         add("%04X" % fid, b"\x00" * args.spare_size)
         fid += 1
+    if args.bad_ranges:
+        for node, index, length in (("./BadIndex", 0x8000, 16), ("./BadRange", 0x7F00, 0x120)):
+            dodf += OpaqueDataObject({
+                "commonObjectAttributes": dict(mo_common, label=node),
+                "classAttributes": {"applicationName": "OMA-DM:MO"},
+                "typeAttributes": {"path": fpath("4BFE"), "index": index, "length": length}}).dump()
+        add("4BFE", bytes(range(256)) * 128 + b"\x00" * 64)
     add("4406", padded(dodf, args.dodf_size, "the DODF"))
 
     odf = b"".join(OdfEntry(name=k, value={"path": fpath(v)}).dump() for k, v in (
@@ -322,6 +350,12 @@ def build(args):
                            "manufacturerID": "dmsc test card", "label": args.label,
                            "tokenflags": set()}).dump())
 
+    if RELATIVE:
+        # Decoys in the MF: same file ids and sizes as the data EFs.
+        for fid_hex in sorted(ef):
+            if fid_hex.startswith("4B"):
+                decoy = b"DECOY " + fid_hex.encode("ascii") + b" "
+                files.append((fid_hex, (decoy * (len(ef[fid_hex]) // len(decoy) + 1))[:len(ef[fid_hex])]))
     image_files = []
     for path, data in files:
         if data is None:
@@ -361,7 +395,15 @@ def main():
     ap.add_argument("--short-read", choices=("6282", "6Cxx"), default="6282",
                     help="the answer to READ BINARY asking more than the EF has left: "
                          "the rest with 6282 (default), or 6Cxx as a T=0 card")
+    ap.add_argument("--private-mo", action="append", default=[],
+                    help="NODEPATH=FILE: an MO flagged private")
+    ap.add_argument("--relative-paths", action="store_true",
+                    help="paths relative to the application DF, decoy EFs in the MF")
+    ap.add_argument("--bad-ranges", action="store_true",
+                    help="two DODF entries naming bytes past READ BINARY's offsets")
     args = ap.parse_args()
+    global RELATIVE
+    RELATIVE = args.relative_paths
     try:
         image = build(args)
     except InputError as e:

@@ -1,0 +1,99 @@
+#!/bin/bash
+# The PC/SC backend against a card that does not make things easy (the
+# emulated card of tests/pcsc, built with make-card.py's robustness
+# options), through the module with pkcs11-tool, dmsc and p11-driver:
+#  - paths relative to the application DF (--relative-paths), and another
+#    PC/SC client selecting the MF between two of the module's commands:
+#    the module selects the application again and reads the private MO's
+#    own bytes, not those of the decoy EF with the same file id in the MF
+#  - DODF entries whose bytes lie past the offset READ BINARY reaches
+#    (--bad-ranges: index 32768, and index+length past 32767): only those
+#    objects are left out (a debug line names them), the token and its
+#    other objects stay usable
+#  - PINs shorter than the AODF's minLength, longer than its maxLength or
+#    than 64 bytes: C_Login answers CKR_PIN_LEN_RANGE and sends no VERIFY,
+#    so the card's retry counters (read back from the card's memory) stay
+#    full
+set -euo pipefail
+
+. "${DMSC_SRCDIR:-.}/tests/integration/lib.sh"
+. "${DMSC_SRCDIR:-.}/tests/pcsc/pcsc-lib.sh"
+
+check_module
+need_cmd xxd
+setup_store
+pcsc_need
+need_driver
+
+SLOT=$((0x10000))
+DMSC=${DMSC_BUILDDIR:-.}/dmsc
+[ -x "$DMSC" ] || fail "the dmsc tool was not built ($DMSC)"
+PROBE=${DMSC_BUILDDIR:-.}/tests/pcsc/pcsc-probe
+[ -x "$PROBE" ] || fail "pcsc-probe not found at $PROBE (make check builds it)"
+TOKEN="pkcs11:serial=${PCSC_ICCID: -16}"
+
+cat >"$DMSC_CONF" <<EOF
+backends = pcsc
+EOF
+
+PRIVATE_MO=$TEST_TMP/private.xml
+cat >"$PRIVATE_MO" <<'EOF'
+<MgmtTree xmlns="syncml:dmddf1.2"><VerDTD>1.2</VerDTD><Node><NodeName>Private</NodeName><Value>the private MO's own bytes</Value></Node></MgmtTree>
+EOF
+pcsc_make_card --relative-paths --bad-ranges --private-mo "./Private=$PRIVATE_MO"
+pcsc_start
+
+step "entries naming bytes past READ BINARY's offsets leave out only their objects"
+DMSC_DEBUG=card p11_ok "list objects of a card with two bad DODF entries" --slot "$SLOT" -O
+out_has "label:          './DMAcc/OperatorX'" "the good MO"
+out_has "label:          './FUMO'" "the good MO"
+out_has "application:    'OMA-DM:BOOTSTRAP'" "the bootstrap"
+out_lacks "label:          './BadIndex'" "the entry at index 32768"
+out_lacks "label:          './BadRange'" "the entry reaching past offset 32767"
+out_has "object './BadIndex' is left out: its path names bytes 32768..32784" "the debug line naming it"
+out_has "object './BadRange' is left out: its path names bytes 32512..32800" "the debug line naming it"
+RC=0
+OUT=$(timeout -k 5 "$P11_TIMEOUT" "$DMSC" --module "$DMSC_MODULE" --token "$TOKEN" mo ls 2>&1 </dev/null) || RC=$?
+[ "$RC" -eq 0 ] || fail "dmsc mo ls exited $RC" "$(indent <<<"$OUT")"
+out_has "./FUMO" "dmsc mo ls"
+out_lacks "./Bad" "dmsc mo ls"
+
+step "another application selects the MF between two commands: the module's reads stay in the application"
+drv_start one
+drv_expect one init ok
+drv_expect one "open DM" ok
+drv_expect one "find ./FUMO" "count 1"
+printf 'poll\nconnect 0\nread-ef 3F002F00 1024\n' | "$PROBE" "$PCSC_READER" >"$TEST_TMP/other.out" 2>&1 ||
+    fail "pcsc-probe (the other application) failed" "$(indent <"$TEST_TMP/other.out")"
+grep -q "^read-ef: CKR_OK sw=9000" "$TEST_TMP/other.out" ||
+    fail "the other application could not select EF(DIR) in the MF" "$(indent <"$TEST_TMP/other.out")"
+# The login reads the private MO (relative path 4B04, a decoy 4B04 in the MF).
+drv_expect one "login $PCSC_PIN" ok
+drv_expect one "getattr ./Private value" "hex *"
+want=$(xxd -p "$PRIVATE_MO" | tr -d '\n')
+[ "${DRV_OUT#hex }" = "$want" ] ||
+    fail "the private MO read after the other application's SELECT is not its bytes" \
+        "got:  ${DRV_OUT#hex }" "want: $want"
+drv_stop one
+
+step "PINs outside the AODF's lengths: CKR_PIN_LEN_RANGE, no try spent"
+expect_fail CKR_PIN_LEN_RANGE "a 3-digit PIN (minLength 4)" --slot "$SLOT" --login --pin 123 -O
+expect_fail CKR_PIN_LEN_RANGE "a 9-digit PIN (maxLength 8)" --slot "$SLOT" --login --pin 123456789 -O
+expect_fail CKR_PIN_LEN_RANGE "a 65-digit PIN" --slot "$SLOT" --login --pin "$(printf '1%.0s' $(seq 65))" -O
+# An SO login needs a R/W session: p11-driver's.
+drv_start so
+drv_expect so init ok
+drv_expect so "open DM" ok
+drv_expect so "sologin 1234" "err CKR_PIN_LEN_RANGE*"
+drv_expect so "sologin 123456789" "err CKR_PIN_LEN_RANGE*"
+drv_stop so
+pcsc_card_remove
+[ "$(pcsc_image_pin_tries 1)" = 3 ] || fail "the card counted a try of the user PIN ($(pcsc_image_pin_tries 1) left)"
+[ "$(pcsc_image_pin_tries 2)" = 10 ] || fail "the card counted a try of the PUK ($(pcsc_image_pin_tries 2) left)"
+pcsc_card_insert
+expect_fail CKR_PIN_INCORRECT "a wrong PIN of a right length (the check above can fail)" --slot "$SLOT" \
+    --login --pin 9999 -O
+pcsc_card_remove
+[ "$(pcsc_image_pin_tries 1)" = 2 ] || fail "a wrong PIN was not counted ($(pcsc_image_pin_tries 1) left)"
+
+say "ok"
