@@ -2,7 +2,8 @@
 # Helpers for the tests of the dmsc tool's card commands (status, mo, ...).
 # Sourced after lib.sh (which sets up the store and pkcs11-tool helpers).
 #
-#   DMSC             the built tool ($DMSC_BUILDDIR/dmsc)
+#   DMSC             the built tool ($DMSC_BUILDDIR/dmsc, or $DMSC_TOOL:
+#                    run-valgrind.sh points it to a wrapper)
 #   dmsc_run ARGS    runs it; stdout in $DOUT, stderr in $DERR, status in RC
 #   dmsc_expect N WHAT ARGS
 #                    runs it; the exit status must be N
@@ -14,7 +15,7 @@
 #                    (default DM, SO PIN 87654321, user PIN 1234)
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-DMSC=${DMSC_BUILDDIR:-$top}/dmsc
+DMSC=${DMSC_TOOL:-${DMSC_BUILDDIR:-$top}/dmsc}
 [ -x "$DMSC" ] || fail "the dmsc tool is not built: $DMSC" "run make first"
 
 DOUT=

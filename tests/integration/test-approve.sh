@@ -32,7 +32,7 @@ set -euo pipefail
 check_module
 need_cmd softhsm2-util openssl xmlsec1 xml2wbxml script setsid truncate p11-kit pkg-config
 [ -f "$SOFTHSM_MODULE" ] || skip "SoftHSM's module is not at $SOFTHSM_MODULE"
-DMSC=${DMSC_BUILDDIR:?}/dmsc
+DMSC=${DMSC_TOOL:-${DMSC_BUILDDIR:?}/dmsc}
 [ -x "$DMSC" ] || fail "the dmsc tool is not built: $DMSC"
 setup_store
 T=$TEST_TMP

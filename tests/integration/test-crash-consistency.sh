@@ -28,7 +28,7 @@ set -euo pipefail
 
 check_module
 need_cmd xxd
-STRESS=${DMSC_BUILDDIR:-.}/tests/integration/p11-stress
+STRESS=${P11_STRESS:-${DMSC_BUILDDIR:-.}/tests/integration/p11-stress}
 [ -x "$STRESS" ] || fail "p11-stress not found at $STRESS" "build it (make check builds it)"
 need_driver
 setup_store

@@ -20,7 +20,7 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 SRC=${DMSC_SRCDIR:-$top}
-DMSC=${DMSC_BUILDDIR:-$top}/dmsc
+DMSC=${DMSC_TOOL:-${DMSC_BUILDDIR:-$top}/dmsc}
 V=$SRC/dm-ext/vectors/canon
 [ -x "$DMSC" ] || fail "the dmsc tool is not built: $DMSC" "run make first"
 [ -f "$V/replace.c14n" ] || fail "vectors not found in $V"

@@ -20,7 +20,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 check_module
-STRESS=${DMSC_BUILDDIR:-.}/tests/integration/p11-stress
+STRESS=${P11_STRESS:-${DMSC_BUILDDIR:-.}/tests/integration/p11-stress}
 [ -x "$STRESS" ] || fail "p11-stress not found at $STRESS" "build it (make check builds it)"
 setup_store
 

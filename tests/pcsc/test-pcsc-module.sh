@@ -39,7 +39,7 @@ pcsc_need
 
 SLOT=$((0x10000))
 SLOT_EMPTY=$((0x10001))
-DMSC=${DMSC_BUILDDIR:-.}/dmsc
+DMSC=${DMSC_TOOL:-${DMSC_BUILDDIR:-.}/dmsc}
 [ -x "$DMSC" ] || fail "the dmsc tool was not built ($DMSC)"
 SERIAL=${PCSC_ICCID: -16}
 TOKEN="pkcs11:serial=$SERIAL"
@@ -216,7 +216,7 @@ esac
 drv_stop pin
 
 step "C_WaitForSlotEvent: removal and insertion are events of the reader's slot"
-DRIVER=${DMSC_BUILDDIR:-.}/tests/integration/p11-event-driver
+DRIVER=${P11_EVENT_DRIVER:-${DMSC_BUILDDIR:-.}/tests/integration/p11-event-driver}
 [ -x "$DRIVER" ] || fail "p11-event-driver not found at $DRIVER"
 drv_start ev
 for _ in 1 2 3 4; do
