@@ -20,10 +20,17 @@ The card is a JSON "image" (make-card.py writes it):
                   "unblocked_by": "2"}, "2": {...}},
    "keys": {"1": {"n": HEX, "e": HEX, "d": HEX, "pin": "1"}},
    "write_pin": "1",
-   "short_read": "6282" | "6Cxx"}   # READ BINARY past the end (see below)
+   "short_read": "6282" | "6Cxx",   # READ BINARY past the end (see below)
+   "tear": {"path": "5015/4406", "n": 2}}   # optional test hook, below
 Every command that changes what a card keeps (EF contents, retry
 counters, PINs) writes the image back at once, as a card's EEPROM would:
 killing the emulator at any moment leaves the state of the last APDU.
+
+The "tear" hook cuts the card between two APDUs, as a card pulled out
+mid-write: the n-th UPDATE BINARY into the EF at "path" (counted from the
+emulator's start) is not carried out, the hook is dropped from the image
+(so the card works when put back) and the emulator exits at once without
+an answer: the reader sees the card gone.
 """
 
 import json
@@ -352,9 +359,26 @@ class DMCardOS(Iso7816OS):
             raise SwError(SW["ERR_INCOMPATIBLEWITHFILE"])
         if offsets[0] + len(data) > len(ef.data):      # EFs have a fixed size
             raise SwError(SW["ERR_OFFSETOUTOFFILE"])
+        self._maybe_tear(ef)
         ef.updatebinary(offsets, datalist)
         self.save()
         return SW["NORMAL"], b""
+
+    def _maybe_tear(self, ef):
+        """The "tear" hook (see the top): pulls the card before this write."""
+        tear = self.image.get("tear")
+        if not tear or self.efs.get(str(tear.get("path", "")).upper().strip("/")) is not ef:
+            return
+        self.tear_count = getattr(self, "tear_count", 0) + 1
+        if self.tear_count < int(tear.get("n", 1)):
+            return
+        del self.image["tear"]
+        self.save()
+        if self.trace:
+            self.trace.write("(torn: the card is pulled before UPDATE BINARY %d into %s)\n"
+                             % (self.tear_count, tear["path"]))
+            self.trace.flush()
+        os._exit(3)
 
     def formatResult(self, seekable, le, data, sw, sm):
         # vicc compares Le with the data length even when the command had

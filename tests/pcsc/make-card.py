@@ -7,7 +7,7 @@ Usage:
                [--pin 1234] [--puk 12345678] [--iccid DIGITS] [--label DM]
                [--spares 3] [--spare-size 2048] [--dodf-size 2048]
                [--short-read 6282|6Cxx] [--private-mo NODEPATH=FILE ...]
-               [--relative-paths] [--bad-ranges]
+               [--relative-paths] [--bad-ranges] [--pack-mos]
 
 The card: MF 3F00 with EF(DIR) 2F00 naming the PKCS#15 application (AID
 A0 00 00 00 63 50 4B 43 53 2D 31 35, DF 3F00/5015), and in it, PKCS#15 v1.1
@@ -30,9 +30,12 @@ libtasn1 decoder):
                     the DM bootstrap (applicationOID 2.23.43.7.1; EF 4B01,
                     exact size, path without index/length), one "OMA-DM:MO"
                     per --mo (label = node path, value = the file's bytes in
-                    a --spare-size EF 4B02.., path with index 0 and length),
-                    and --spares "OMA-DM:SPARE" entries naming empty
-                    (all 00) EFs of --spare-size bytes.
+                    a --spare-size EF 4B02.., path with index 0 and length;
+                    --pack-mos: all MO values one after another in the one
+                    EF 4B02, each entry with its own index and length, as
+                    PKCS#15 allows and real cards do), and --spares
+                    "OMA-DM:SPARE" entries naming empty (all 00) EFs of
+                    --spare-size bytes.
 Options for the backend's robustness tests:
   --private-mo      an MO like --mo, flagged private (read after login)
   --relative-paths  every path in the ODF and the directory files is
@@ -312,6 +315,7 @@ def build(args):
     add("4B01", boot)
     fid = 0x4B02
     mo_common = {"flags": {"modifiable"}, "authId": b"\x01"}
+    packed = b""
     mos = [(mo, False) for mo in args.mo] + [(mo, True) for mo in args.private_mo]
     for mo, private in mos:
         node, sep, fname = mo.partition("=")
@@ -322,9 +326,15 @@ def build(args):
         dodf += OpaqueDataObject({
             "commonObjectAttributes": dict(mo_common, label=node, flags=flags),
             "classAttributes": {"applicationName": "OMA-DM:MO"},
-            "typeAttributes": {"path": fpath("%04X" % fid), "index": 0,
+            "typeAttributes": {"path": fpath("%04X" % fid), "index": len(packed),
                                "length": len(value)}}).dump()
-        add("%04X" % fid, padded(value, args.spare_size, "--mo " + node))
+        if args.pack_mos:
+            packed += value
+        else:
+            add("%04X" % fid, padded(value, args.spare_size, "--mo " + node))
+            fid += 1
+    if args.pack_mos and mos:
+        add("%04X" % fid, padded(packed, args.spare_size, "--pack-mos (the MOs together)"))
         fid += 1
     for i in range(args.spares):
         dodf += OpaqueDataObject({
@@ -401,6 +411,8 @@ def main():
                     help="paths relative to the application DF, decoy EFs in the MF")
     ap.add_argument("--bad-ranges", action="store_true",
                     help="two DODF entries naming bytes past READ BINARY's offsets")
+    ap.add_argument("--pack-mos", action="store_true",
+                    help="all MO values in one EF (4B02), each DODF entry with its index/length")
     args = ap.parse_args()
     global RELATIVE
     RELATIVE = args.relative_paths
