@@ -10,3 +10,7 @@ PCSC_CARD_TESTS = tests/pcsc/test-pcsc-card.sh
 TESTS += $(PCSC_CARD_TESTS)
 EXTRA_DIST += $(PCSC_CARD_TESTS) tests/pcsc/pcsc-lib.sh tests/pcsc/make-card.py \
 	tests/pcsc/dm-vicc.py tests/pcsc/dmcard.py
+
+# MO writes checked in the card's memory (card-image.py) and with OpenSC.
+TESTS += tests/pcsc/test-pcsc-mo-write.sh
+EXTRA_DIST += tests/pcsc/test-pcsc-mo-write.sh tests/pcsc/card-image.py

@@ -489,6 +489,13 @@ static CK_RV read_df(dmsc_btoken *t, pcsc_model *m, const dmsc_p15_odf_entry *e)
         pcsc_trace_sw(kind_name(e->kind), sw);
         return CKR_OK;
     }
+    if (e->kind == DMSC_P15_DODF && pcsc_dodf_torn(der, len)) {
+        dmsc_debug(PCSC_DEBUG, "pcsc: the DODF starts with 00 but holds data: a write of it was cut (the card "
+                   "taken out or powered off mid-write); the token is refused rather than shown half old, half "
+                   "new: the issuer must rewrite the DODF");
+        free(der);
+        return CKR_TOKEN_NOT_RECOGNIZED;
+    }
     size_t before = m->objs.n_data;
     if (dmsc_p15_parse_df(e->kind, der, len, &m->objs, err, sizeof(err)) != 0) {
         dmsc_debug(PCSC_DEBUG, "pcsc: the %s is left out: %s", kind_name(e->kind), err);

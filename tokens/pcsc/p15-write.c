@@ -7,9 +7,16 @@
  * an empty EF) with UPDATE BINARY; then the DODF is rewritten, last, so
  * that the MO's entry names the new EF and its old EF becomes a spare.
  * A write torn before the DODF leaves the old DODF naming the old, whole
- * MO. The DODF's own UPDATE BINARY is one command when it fits 255 bytes;
- * a longer DODF goes in several, which a card without transactions on
- * EFs cannot make atomic (a UICC's file system usually is).
+ * MO. Of the DODF only the bytes that change are written: one UPDATE
+ * BINARY when they fit one command (a card completes or drops a command
+ * as a whole), else first 00 over its first byte, then the rest, then its
+ * first byte: a tear in between leaves a DODF that starts with 00 but
+ * holds data, which the reader refuses (pcsc_dodf_torn) rather than show
+ * a mix of old and new entries.
+ *
+ * Several objects may share one EF, each with its index/length (PKCS#15
+ * allows it): a write never goes outside the range a spare owns, and a
+ * released entry keeps its range unless no other entry names its EF.
  */
 #include "pcsc-token.h"
 
@@ -18,6 +25,8 @@
 
 #define SW_OK 0x9000
 #define NONE ((size_t)-1)
+/* The most data one UPDATE BINARY carries (short APDU: iso7816.c's chunk). */
+#define ONE_COMMAND 255
 
 /* What a write command's status word means to the application. */
 static CK_RV write_status(const char *what, uint16_t sw)
@@ -117,9 +126,111 @@ static size_t draft_entry(const draft *df, size_t model_index)
     return NONE;
 }
 
-/* An entry becomes a spare naming the EF it named. A range from the
- * start of an EF becomes the whole EF (the room for the next value). */
-static CK_RV make_spare(dmsc_p15_data *d)
+/* ---- which bytes an entry owns ---- */
+
+/* Can two paths name one EF? The last file id decides: a relative and
+ * an absolute path to one EF differ before it (so this may say yes for
+ * two EFs of one id in different DFs: safe for writing, never no for one). */
+static bool same_ef(const dmsc_p15_path *a, const dmsc_p15_path *b)
+{
+    return a->len >= 2 && b->len >= 2 && memcmp(a->path + a->len - 2, b->path + b->len - 2, 2) == 0;
+}
+
+/* Do two paths name overlapping bytes? No range: the whole EF. */
+static bool overlap(const dmsc_p15_path *a, const dmsc_p15_path *b)
+{
+    if (!same_ef(a, b))
+        return false;
+    if (!a->has_range || !b->has_range)
+        return true;
+    uint64_t a0 = a->index, a1 = a0 + a->length, b0 = b->index, b1 = b0 + b->length;
+    return a0 < b1 && b0 < a1;
+}
+
+/* Call fn with the path of every object of the card but self, until it
+ * says stop: the draft's entries for its DODF (df NULL: the model's), the
+ * other DODFs', keys, certificates, PINs, and the DODFs themselves. True
+ * when fn stopped it. */
+static bool each_other_path(const pcsc_model *m, const draft *df, const dmsc_p15_data *self,
+                            bool (*fn)(const dmsc_p15_path *q, void *ctx), void *ctx)
+{
+    for (size_t i = 0; df != NULL && i < df->n; i++)
+        if (&df->d[i] != self && fn(&df->d[i].c.path, ctx))
+            return true;
+    for (size_t i = 0; i < m->objs.n_data; i++)
+        if ((df == NULL || m->data_dodf[i] != df->dodf) && &m->objs.data[i] != self &&
+            fn(&m->objs.data[i].c.path, ctx))
+            return true;
+    for (size_t i = 0; i < m->objs.n_certs; i++)
+        if (fn(&m->objs.certs[i].c.path, ctx))
+            return true;
+    for (size_t i = 0; i < m->objs.n_pubkeys; i++)
+        if (fn(&m->objs.pubkeys[i].c.path, ctx))
+            return true;
+    for (size_t i = 0; i < m->objs.n_prkeys; i++)
+        if (fn(&m->objs.prkeys[i].c.path, ctx))
+            return true;
+    for (size_t i = 0; i < m->objs.n_pins; i++)
+        if (fn(&m->objs.pins[i].c.path, ctx))
+            return true;
+    for (size_t i = 0; i < m->n_dodfs; i++) /* a spare naming a DODF's bytes is no spare */
+        if (fn(&m->dodfs[i], ctx))
+            return true;
+    return false;
+}
+
+typedef struct {
+    const dmsc_p15_path *p;
+    bool whole_ef;
+} name_q;
+
+static bool names(const dmsc_p15_path *q, void *ctx)
+{
+    const name_q *nq = ctx;
+    return nq->whole_ef ? same_ef(q, nq->p) : overlap(q, nq->p);
+}
+
+/* Does an object other than self name bytes of p (whole_ef: any byte of
+ * p's EF)? */
+static bool others_name(const pcsc_model *m, const draft *df, const dmsc_p15_data *self, const dmsc_p15_path *p,
+                        bool whole_ef)
+{
+    name_q nq = { .p = p, .whole_ef = whole_ef };
+    return each_other_path(m, df, self, names, &nq);
+}
+
+/* The free bytes around a range in a shared EF: from the end of the
+ * object before it to the start of the one after it (none after: its
+ * own end, the EF's size being unknown here). */
+typedef struct {
+    const dmsc_p15_path *p;
+    uint64_t lo, hi;
+    bool has_hi, stuck;      /* stuck: another object has no range, or overlaps */
+} gap_q;
+
+static bool gap_edge(const dmsc_p15_path *q, void *ctx)
+{
+    gap_q *g = ctx;
+    if (!same_ef(q, g->p))
+        return false;
+    if (!q->has_range || overlap(q, g->p)) {
+        g->stuck = true;
+        return true;
+    }
+    uint64_t q0 = q->index, q1 = q0 + q->length;
+    if (q1 <= g->p->index && q1 > g->lo)
+        g->lo = q1;
+    if (q0 >= (uint64_t)g->p->index + g->p->length && (!g->has_hi || q0 < g->hi)) {
+        g->hi = q0;
+        g->has_hi = true;
+    }
+    return false;
+}
+
+/* An entry of the draft becomes a spare naming the bytes it named. The
+ * next value goes there, never past them: the whole EF when no other
+ * object names it, else its range grown to the free bytes around it. */
+static CK_RV make_spare(const pcsc_model *m, const draft *df, dmsc_p15_data *d)
 {
     CK_RV rv = set_str(&d->app_name, DMSC_P15_SPARE_APP);
     if (rv != CKR_OK)
@@ -131,9 +242,20 @@ static CK_RV make_spare(dmsc_p15_data *d)
     d->c.auth_id_len = 0;
     d->c.id_len = 0;
     d->oid_len = 0;
-    if (d->c.path.has_range && d->c.path.index == 0) {
-        d->c.path.has_range = false;
-        d->c.path.index = d->c.path.length = 0;
+    dmsc_p15_path *p = &d->c.path;
+    if (!p->has_range)
+        return CKR_OK;
+    if (!others_name(m, df, d, p, true)) {
+        p->has_range = false;
+        p->index = p->length = 0;
+        return CKR_OK;
+    }
+    gap_q g = { .p = p };
+    each_other_path(m, df, d, gap_edge, &g);
+    uint64_t end = g.has_hi ? g.hi : (uint64_t)p->index + p->length;
+    if (!g.stuck && end - g.lo <= UINT32_MAX) {
+        p->index = (uint32_t)g.lo;
+        p->length = (uint32_t)(end - g.lo);
     }
     return CKR_OK;
 }
@@ -271,6 +393,64 @@ static CK_RV update_at(dmsc_btoken *t, const dmsc_p15_path *p, size_t offset, co
     return rv;
 }
 
+/*
+ * The DODF from old (the card's bytes, checked in this transaction) to
+ * new: only the bytes that differ. One command when they fit one (the
+ * card does it whole or not at all). Else 00 over the first byte, the
+ * other changed bytes, the first byte last: cut anywhere in between, the
+ * DODF starts with 00 and holds data after it, which pcsc_dodf_torn
+ * refuses on the next read, instead of a mix of old and new entries.
+ */
+static CK_RV write_dodf(dmsc_btoken *t, const dmsc_p15_path *p, const unsigned char *old, size_t old_len,
+                        const unsigned char *new, size_t len, CK_RV *status)
+{
+    size_t first = NONE, last = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (i < old_len && old[i] == new[i])
+            continue;
+        if (first == NONE)
+            first = i;
+        last = i;
+    }
+    if (first == NONE)
+        return CKR_OK;
+    size_t base = p->has_range ? p->index : 0;
+    size_t size = 0;
+    uint16_t sw = 0;
+    CK_RV rv = pcsc_select(t, p, &size, &sw);
+    if (rv != CKR_OK || sw != SW_OK) {
+        if (rv == CKR_OK)
+            *status = write_status("SELECT (DODF)", sw);
+        return rv;
+    }
+    if (last - first < ONE_COMMAND || new[0] == 0x00) {
+        rv = dmsc_iso_update_binary(t->card, base + first, new + first, last - first + 1, &sw);
+        if (rv == CKR_OK)
+            *status = write_status("UPDATE BINARY (DODF)", sw);
+        return rv;
+    }
+    static const unsigned char mark = 0x00;
+    size_t from = first > 0 ? first : 1;
+    rv = dmsc_iso_update_binary(t->card, base, &mark, 1, &sw);
+    if (rv == CKR_OK && sw == SW_OK)
+        rv = dmsc_iso_update_binary(t->card, base + from, new + from, last - from + 1, &sw);
+    if (rv == CKR_OK && sw == SW_OK)
+        rv = dmsc_iso_update_binary(t->card, base, new, 1, &sw);
+    if (rv == CKR_OK)
+        *status = write_status("UPDATE BINARY (DODF)", sw);
+    return rv;
+}
+
+bool pcsc_dodf_torn(const unsigned char *der, size_t len)
+{
+    if (len < 2 || der[0] != 0x00)
+        return false;
+    for (size_t i = 1; i < len; i++)
+        if (der[i] != 0x00 && der[i] != 0xFF)
+            return true;
+    return false;
+}
+
 static CK_RV op_write(dmsc_btoken *t, void *ctx)
 {
     write_op *op = ctx;
@@ -303,8 +483,8 @@ static CK_RV op_write(dmsc_btoken *t, void *ctx)
                        &op->status);
     }
     if (rv == CKR_OK && op->status == CKR_OK)
-        rv = update_at(t, dodf_path, dodf_path->has_range ? dodf_path->index : 0, op->dodf, op->dodf_len,
-                       "UPDATE BINARY (DODF)", &op->status);
+        rv = write_dodf(t, dodf_path, t->model->dodf_raw[op->df->dodf], t->model->dodf_len[op->df->dodf], op->dodf,
+                        op->dodf_len, &op->status);
     dmsc_card_end(t->card);
     return rv;
 }
@@ -388,6 +568,11 @@ static CK_RV write_mo(dmsc_btoken *t, size_t mo, const mo_value *mv, size_t *ind
         const dmsc_p15_data *d = &m->objs.data[i];
         if (!pcsc_data_is_spare(d) || (mo != NONE && m->data_dodf[i] != m->data_dodf[mo]))
             continue;
+        if (others_name(m, NULL, d, &d->c.path, false)) {
+            /* A spare owns its bytes alone, or writing it would overwrite another object. */
+            dmsc_debug(PCSC_DEBUG, "pcsc: a spare's bytes are named by another object of the card too: not used");
+            continue;
+        }
         room_op ro = { .d = d };
         rv = pcsc_card_run(t, op_room, &ro);
         size_t room = ro.room;
@@ -409,15 +594,16 @@ static CK_RV write_mo(dmsc_btoken *t, size_t mo, const mo_value *mv, size_t *ind
     size_t e_mo = mo != NONE ? draft_entry(&df, mo) : NONE;
     size_t e_spare = spare != NONE ? draft_entry(&df, spare) : NONE;
     dmsc_p15_path old_path = {0};
-    bool wipe_old = false;
+    size_t old_owner = NONE; /* the draft's entry that owns the old value's bytes afterwards */
     if (mv == NULL) {
         /* Destroy: the entry becomes a spare. */
         old_path = df.d[e_mo].c.path;
-        wipe_old = true;
-        rv = make_spare(&df.d[e_mo]);
+        old_owner = e_mo;
+        rv = make_spare(m, &df, &df.d[e_mo]);
     } else if (!write_value) {
         rv = set_mo(t, &df.d[e_mo], mv);
     } else {
+        /* The new value goes at the start of the spare's bytes (it fits: room). */
         dmsc_p15_path room = df.d[e_spare].c.path;
         dmsc_p15_path to = room;
         to.has_range = true;
@@ -425,14 +611,16 @@ static CK_RV write_mo(dmsc_btoken *t, size_t mo, const mo_value *mv, size_t *ind
         to.length = (uint32_t)mv->value_len;
         if (e_mo == NONE) {
             e_mo = e_spare; /* the spare's entry becomes the MO */
+            df.d[e_mo].c.path = to;
         } else {
-            /* Swap: the MO's entry takes the spare's EF, the spare the old one. */
+            /* Swap: the MO's entry takes the spare's bytes, the spare the
+             * old ones (the MO's entry first: it no longer names them). */
             old_path = df.d[e_mo].c.path;
-            wipe_old = true;
+            old_owner = e_spare;
+            df.d[e_mo].c.path = to;
             df.d[e_spare].c.path = old_path;
-            rv = make_spare(&df.d[e_spare]);
+            rv = make_spare(m, &df, &df.d[e_spare]);
         }
-        df.d[e_mo].c.path = to;
         if (rv == CKR_OK)
             rv = set_mo(t, &df.d[e_mo], mv);
     }
@@ -477,6 +665,7 @@ static CK_RV write_mo(dmsc_btoken *t, size_t mo, const mo_value *mv, size_t *ind
         return rv;
     }
     size_t mo_index = df.map[e_mo];
+    size_t old_index = old_owner != NONE ? df.map[old_owner] : NONE;
     commit(t, &df, buf, padded);
     draft_free(&df);
     pcsc_obj *o = data_obj(m, mo_index);
@@ -498,7 +687,8 @@ static CK_RV write_mo(dmsc_btoken *t, size_t mo, const mo_value *mv, size_t *ind
         if (s != NULL)
             set_value(s, NULL, 0);
     }
-    if (wipe_old)
+    /* Never over bytes another object names (its EF shared). */
+    if (old_index != NONE && t->model != NULL && !others_name(t->model, NULL, &t->model->objs.data[old_index], &old_path, false))
         pcsc_card_run(t, op_wipe, &old_path);
     *index = mo_index;
     return CKR_OK;

@@ -175,5 +175,8 @@ CK_RV pcsc_sign(dmsc_btoken *t, uint64_t oid, CK_MECHANISM_TYPE mech, const unsi
 CK_RV pcsc_create(dmsc_btoken *t, const dmsc_attrs *attrs, uint64_t *oid, dmsc_attrs *stored);
 CK_RV pcsc_update(dmsc_btoken *t, uint64_t oid, const dmsc_attrs *attrs, dmsc_attrs *stored);
 CK_RV pcsc_destroy(dmsc_btoken *t, uint64_t oid);
+/* Is this DODF (as read) one a cut write left half-written: its first
+ * byte 00 (the mark a long DODF write starts with) and data after it? */
+bool pcsc_dodf_torn(const unsigned char *der, size_t len);
 
 #endif
