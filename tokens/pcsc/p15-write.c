@@ -252,7 +252,10 @@ static CK_RV make_spare(const pcsc_model *m, const draft *df, dmsc_p15_data *d)
     }
     gap_q g = { .p = p };
     each_other_path(m, df, d, gap_edge, &g);
-    uint64_t end = g.has_hi ? g.hi : (uint64_t)p->index + p->length;
+    uint64_t own_end = (uint64_t)p->index + p->length, reach = DMSC_ISO_MAX_OFFSET + 1;
+    uint64_t end = g.has_hi ? g.hi : own_end;
+    if (end > reach && own_end <= reach)
+        end = reach; /* grown, it stays where UPDATE BINARY reaches */
     if (!g.stuck && end - g.lo <= UINT32_MAX) {
         p->index = (uint32_t)g.lo;
         p->length = (uint32_t)(end - g.lo);
@@ -415,6 +418,12 @@ static CK_RV write_dodf(dmsc_btoken *t, const dmsc_p15_path *p, const unsigned c
     if (first == NONE)
         return CKR_OK;
     size_t base = p->has_range ? p->index : 0;
+    if (!dmsc_iso_binary_reaches(base, len)) {
+        dmsc_debug(PCSC_DEBUG, "pcsc: the DODF's bytes %zu..%zu are past the offset %u UPDATE BINARY reaches", base,
+                   base + len, DMSC_ISO_MAX_OFFSET);
+        *status = CKR_DEVICE_MEMORY;
+        return CKR_OK;
+    }
     size_t size = 0;
     uint16_t sw = 0;
     CK_RV rv = pcsc_select(t, p, &size, &sw);
