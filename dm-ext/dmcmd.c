@@ -296,7 +296,7 @@ static int read_data(struct engine *e, const xmlNode *item, struct item *it)
 		}
 		if (!dmsc_base64_decode((const char *)s, len, true, raw, &n,
 		                        &bad) || memchr(raw, 0, n) != NULL ||
-		    (raw[n] = '\0', xmlCheckUTF8(raw) == 0)) {
+		    (raw[n] = '\0', !dmsc_xml_text_valid(raw, n))) {
 			free(raw);
 			xmlFree(s);
 			return SC_BAD_REQUEST;

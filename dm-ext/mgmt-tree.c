@@ -452,7 +452,8 @@ bool dmsc_tnds_text_ok(const char *text, size_t len)
 		    c == 0x7f)
 			return false;
 	}
-	return text[len] == '\0' && xmlCheckUTF8((const xmlChar *)text);
+	return text[len] == '\0' &&
+	       dmsc_xml_text_valid((const unsigned char *)text, len);
 }
 
 /* What a command gives: text values, a Format that is an XML name (it
@@ -994,7 +995,7 @@ static int value_text(struct loader *ld, const xmlNode *v,
 		if (!dmsc_base64_decode(text, *out_len, true, raw, &n_out,
 		                        &bad) ||
 		    memchr(raw, '\0', n_out) != NULL ||
-		    xmlCheckUTF8((raw[n_out] = '\0', raw)) == 0) {
+		    !dmsc_xml_text_valid((raw[n_out] = '\0', raw), n_out)) {
 			free(raw);
 			free(text);
 			return load_fail(ld, v, at, DMSC_TNDS_MALFORMED,

@@ -46,6 +46,7 @@ EXTRA_DIST += \
 	dm-ext/corpus/tnds/dm12-tnds.xml \
 	dm-ext/corpus/tnds/hand-tnds-bin.wbxml \
 	dm-ext/corpus/tnds/hand-tnds-values.xml \
+	dm-ext/corpus/dmcmd/crash-opaque-overlong-utf8.wbxml \
 	dm-ext/corpus/dmcmd/dm12-bootstrap.wbxml \
 	dm-ext/corpus/dmcmd/dm12-bootstrap.xml \
 	dm-ext/corpus/dmcmd/dm12-commands.wbxml \

@@ -9,6 +9,7 @@
  * their line and leave the tree unchanged.
  */
 #include "dmcmd.h"
+#include "wbxml-enc.h"
 
 #include <check.h>
 #include <libxml/parser.h>
@@ -569,6 +570,56 @@ START_TEST(test_malformed)
 }
 END_TEST
 
+/* Found by fuzz-dmcmd: a WBXML OPAQUE value holding an overlong UTF-8 form
+ * (C1 B6), which libxml2's xmlCheckUTF8 takes, went into the tree, and the
+ * tree's TNDS then did not parse back.  The message is encoded by our WBXML
+ * encoder with a six-letter STR_I (03 "QQQQQQ" 00) in ./V's Data, and that
+ * is patched into an OPAQUE of the same length (C3 06 C1 B6 "GEST"). */
+START_TEST(test_opaque_overlong_utf8)
+{
+	static const unsigned char str_i[] = { 0x03, 'Q', 'Q', 'Q', 'Q', 'Q',
+	                                       'Q', 0x00 };
+	static const unsigned char opaque[] = { 0xC3, 0x06, 0xC1, 0xB6, 'G',
+	                                        'E', 'S', 'T' };
+	static const char xml[] = MSG_HEAD ADD_LEAF("1", "./V", "QQQQQQ")
+		ADD_LEAF("2", "./W", "ok") MSG_TAIL;
+	dmsc_tnds *t = dmsc_tnds_new(NULL), *back = dmsc_tnds_new(NULL);
+	xmlDocPtr doc = xmlReadMemory(xml, sizeof xml - 1, NULL, NULL,
+	                              XML_PARSE_NONET);
+	unsigned char *wb;
+	size_t wb_len, found = 0, out_len;
+	char *tree;
+	struct reply r;
+	dmsc_dm_error err;
+
+	ck_assert_ptr_nonnull(doc);
+	ck_assert_int_eq(dmsc_wbxml_encode(doc, &wb, &wb_len, NULL),
+	                 DMSC_WBXML_ENC_OK);
+	xmlFreeDoc(doc);
+	for (size_t i = 0; i + sizeof str_i <= wb_len; i++)
+		if (memcmp(wb + i, str_i, sizeof str_i) == 0) {
+			memcpy(wb + i, opaque, sizeof opaque);
+			found++;
+		}
+	ck_assert_uint_eq(found, 1);
+	ck_assert_int_eq(dmsc_dmcmd_apply(t, wb, wb_len, NULL, &r.xml,
+	                                  &out_len, &r.rep, &err),
+	                 DMSC_DMCMD_OK);
+	summarise(&r);
+	ck_assert_str_eq(r.statuses, HDR_LINE "Add 1 ./V 400\nAdd 2 ./W 200\n");
+	ck_assert_ptr_null(dmsc_tnds_find(t, "./V"));
+	ck_assert_str_eq(value_at(t, "./W"), "ok");
+	tree = dump(t);
+	ck_assert_int_eq(dmsc_tnds_load(back, (const unsigned char *)tree,
+	                                strlen(tree), &err), DMSC_TNDS_OK);
+	free(tree);
+	free(wb);
+	reply_free(&r);
+	dmsc_tnds_free(back);
+	dmsc_tnds_free(t);
+}
+END_TEST
+
 static Suite *dmcmd_suite(void)
 {
 	Suite *s = suite_create("dmcmd");
@@ -581,6 +632,7 @@ static Suite *dmcmd_suite(void)
 	tcase_add_test(tc, test_roots);
 	tcase_add_test(tc, test_tnds_in_data);
 	tcase_add_test(tc, test_bootstrap_vectors);
+	tcase_add_test(tc, test_opaque_overlong_utf8);
 	tcase_add_loop_test(tc, test_malformed, 0,
 	                    sizeof bad_msgs / sizeof bad_msgs[0]);
 	tcase_set_timeout(tc, 120);

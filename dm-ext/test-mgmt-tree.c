@@ -620,12 +620,20 @@ START_TEST(test_add_replace_delete)
 		dmsc_tnds_item ctl = { .value = "a\x01", .value_len = 2 };
 		dmsc_tnds_item fmt = { .format = "a b" };
 		dmsc_tnds_item nul = { .value = "a\0b", .value_len = 3 };
+		/* Overlong UTF-8 (fuzz-dmcmd): xmlCheckUTF8 takes it, the
+		 * XML parser does not, so the tree could not be read back. */
+		dmsc_tnds_item overlong = { .value = "\xC1\xB6GEST",
+		                            .value_len = 6 };
 
 		ck_assert_int_eq(dmsc_tnds_add(t, "./A/c", &ctl),
 		                 DMSC_TNDS_BAD_VALUE);
 		ck_assert_int_eq(dmsc_tnds_add(t, "./A/c", &fmt),
 		                 DMSC_TNDS_BAD_VALUE);
 		ck_assert_int_eq(dmsc_tnds_add(t, "./A/c", &nul),
+		                 DMSC_TNDS_BAD_VALUE);
+		ck_assert_int_eq(dmsc_tnds_add(t, "./A/c", &overlong),
+		                 DMSC_TNDS_BAD_VALUE);
+		ck_assert_int_eq(dmsc_tnds_replace(t, "./A/B/C", &overlong),
 		                 DMSC_TNDS_BAD_VALUE);
 		ck_assert_int_eq(dmsc_tnds_replace(t, "./A/B/C", &ctl),
 		                 DMSC_TNDS_BAD_VALUE);

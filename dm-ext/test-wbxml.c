@@ -1540,6 +1540,40 @@ START_TEST(test_out_of_memory_hand_inputs)
 }
 END_TEST
 
+/* dmsc_xml_text_valid: strict UTF-8 of XML characters. */
+START_TEST(test_xml_text_valid)
+{
+	static const struct {
+		const char *s;
+		size_t len;
+		bool ok;
+	} cases[] = {
+		{ "", 0, true },
+		{ "plain\t\n\r", 8, true },
+		{ "\xC3\xA9", 2, true },                 /* U+00E9 */
+		{ "\xEF\xBF\xBD", 3, true },             /* U+FFFD */
+		{ "\xF0\x9F\x98\x80", 4, true },         /* U+1F600 */
+		{ "\xF4\x8F\xBF\xBF", 4, true },         /* U+10FFFF */
+		{ "\xC1\xB6GEST", 6, false },            /* overlong 'v' */
+		{ "\xC0\x80", 2, false },                /* overlong NUL */
+		{ "\xE0\x80\x80", 3, false },            /* overlong */
+		{ "\xF0\x80\x80\x80", 4, false },        /* overlong */
+		{ "\xED\xA0\x80", 3, false },            /* surrogate */
+		{ "\xF4\x90\x80\x80", 4, false },        /* above U+10FFFF */
+		{ "\xEF\xBF\xBE", 3, false },            /* U+FFFE */
+		{ "\xC3", 1, false },                    /* cut short */
+		{ "\x80", 1, false },                    /* lone continuation */
+		{ "a\x01", 2, false },                   /* control */
+		{ "a\0b", 3, false },                    /* NUL inside */
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		ck_assert_msg(dmsc_xml_text_valid(
+			(const unsigned char *)cases[i].s, cases[i].len) ==
+			cases[i].ok, "case %zu", i);
+}
+END_TEST
+
 START_TEST(test_bad_arguments)
 {
 	static const unsigned char wb[] = { HDR_SYNCML12, T_FINAL };
@@ -1607,6 +1641,7 @@ static Suite *wbxml_suite(void)
 	tcase_add_loop_test(errors, test_out_of_memory, 0, VECTOR_COUNT);
 	tcase_add_loop_test(errors, test_out_of_memory_hand_inputs, 0, HAND_COUNT);
 	tcase_add_test(errors, test_bad_arguments);
+	tcase_add_test(errors, test_xml_text_valid);
 	/* Valgrind runs are slow. */
 	tcase_set_timeout(errors, 120);
 	tcase_set_timeout(round, 120);

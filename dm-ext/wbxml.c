@@ -433,6 +433,21 @@ static size_t utf8_decode(const uint8_t *s, size_t n, uint32_t *cp)
 	return len;
 }
 
+bool dmsc_xml_text_valid(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		uint32_t cp;
+		size_t n = utf8_decode(s + i, len - i, &cp);
+
+		if (n == 0 || !xml_char_ok(cp))
+			return false;
+		i += n;
+	}
+	return true;
+}
+
 /* Text must be UTF-8 of XML characters, or its XML form could not exist
  * and the canonical form would not parse back.  Reports the first bad
  * byte's offset. */

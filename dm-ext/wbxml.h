@@ -124,6 +124,13 @@ int dmsc_wbxml_decode_events(const unsigned char *buf, size_t len,
                              const dmsc_dm_events *ev, void *ctx,
                              dmsc_wbxml_error *err);
 
+/* True if s[0..len) is UTF-8 (strict: no overlong form, surrogate, code
+ * point above U+10FFFF or cut sequence) of XML 1.0 characters only: text
+ * that an XML document can hold and parse back.  libxml2's xmlCheckUTF8
+ * is not enough: it takes overlong forms (C0 80, C1 B6) that its own
+ * parser then refuses. */
+bool dmsc_xml_text_valid(const unsigned char *s, size_t len);
+
 /* True if element's text came from an OPAQUE that was not WBXML, i.e. is
  * the base64 of the original bytes (see "The binary mark" above). */
 bool dmsc_wbxml_is_binary(const xmlNode *element);
