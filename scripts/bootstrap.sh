@@ -12,7 +12,7 @@ PACKAGES="build-essential autoconf automake libtool pkg-config
   clang libclang-rt-14-dev time
   xmlsec1 libxmlsec1-dev libwbxml2-utils python3
   libnss3-tools openjdk-17-jdk-headless python3-pykcs11
-  libpcsclite-dev pcscd vsmartcard-vpcd python3-virtualsmartcard python3-asn1crypto
+  libpcsclite-dev pcscd vsmartcard-vpcd python3-virtualsmartcard python3-asn1crypto python3-cryptography
   libtasn1-6-dev libtasn1-bin"
 
 missing=""

@@ -9,8 +9,8 @@ part a UICC has and vicc's stock SAM lacks (see /work/briefs/vicc-notes.md):
 several PINs by reference with retry counters (63Cx, 6983), the empty
 VERIFY that only asks, CHANGE REFERENCE DATA, RESET RETRY COUNTER with the
 PUK, UPDATE BINARY only after the PIN and never past the end of an EF,
-MSE SET DST + PSO COMPUTE DIGITAL SIGNATURE with an RSA key, and a reset
-that clears the security status.
+MSE SET DST + PSO COMPUTE DIGITAL SIGNATURE with an RSA or an EC P-256 key,
+and a reset that clears the security status.
 
 The card is a JSON "image" (make-card.py writes it):
   {"format": "dmsc-test-card-1",
@@ -18,10 +18,19 @@ The card is a JSON "image" (make-card.py writes it):
              {"path": "5015/5031", "data": HEX}, ...],   # paths below 3F00
    "pins": {"1": {"value": HEX, "max_tries": 3, "tries_left": 3,
                   "unblocked_by": "2"}, "2": {...}},
-   "keys": {"1": {"n": HEX, "e": HEX, "d": HEX, "pin": "1"}},
+   "keys": {"1": {"n": HEX, "e": HEX, "d": HEX, "pin": "1"},       # RSA
+            "2": {"curve": "P-256", "d": HEX, "pin": "1"}},        # EC
    "write_pin": "1",
    "short_read": "6282" | "6Cxx",   # READ BINARY past the end (see below)
+   "ecdsa_sig": "der" | "raw" | "raw-r30",   # the form of an ECDSA answer
    "tear": {"path": "5015/4406", "n": 2}}   # optional test hook, below
+An EC key signs the hash the host sends (PSO CDS data = the hash, 20 to 64
+bytes: SHA-1 .. SHA-512 sized) with ECDSA (python3-cryptography; no EC math
+here). Real cards answer in one of two forms: the DER ECDSA-Sig-Value
+("der", the default) or r || s, each the size of the order ("raw").
+"raw-r30" is "raw" where the card signs again (a fresh random k each time)
+until r's first byte is 0x30, the first byte of a DER SEQUENCE: a valid
+signature a host must not take for DER (it happens once in 256 otherwise).
 Every command that changes what a card keeps (EF contents, retry
 counters, PINs) writes the image back at once, as a card's EEPROM would:
 killing the emulator at any moment leaves the state of the last APDU.
@@ -58,8 +67,18 @@ from virtualsmartcard.VirtualSmartcard import Iso7816OS  # noqa: E402
 from virtualsmartcard.SmartcardFilesystem import MF, DF, TransparentStructureEF  # noqa: E402
 from virtualsmartcard.SWutils import SwError, SW  # noqa: E402
 from virtualsmartcard.utils import C_APDU  # noqa: E402
+from cryptography.hazmat.primitives import hashes  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import utils as asym_utils  # noqa: E402
 
 IMAGE_FORMAT = "dmsc-test-card-1"
+
+# The curves an EC key may be on, and the hash an ECDSA input is taken for
+# (by its size: the card signs whatever hash the host computed).
+EC_CURVES = {"P-256": ec.SECP256R1}
+ECDSA_HASH_BY_SIZE = {20: hashes.SHA1, 28: hashes.SHA224, 32: hashes.SHA256,
+                      48: hashes.SHA384, 64: hashes.SHA512}
+ECDSA_SIG_FORMS = ("der", "raw", "raw-r30")
 
 # Commands whose data is secret: the trace shows their header only.
 SECRET_INS = (0x20, 0x24, 0x2C)
@@ -91,9 +110,10 @@ def _unhex(s, what):
 class Security:
     """PINs, keys and the security status of one card session."""
 
-    def __init__(self, pins, keys, write_pin):
+    def __init__(self, pins, keys, write_pin, ecdsa_sig="der"):
+        self.ecdsa_sig = ecdsa_sig
         self.pins = pins          # ref(int) -> dict(value, max_tries, tries_left, unblocked_by)
-        self.keys = keys          # ref(int) -> dict(n, e, d: int, pin: int)
+        self.keys = keys          # ref(int) -> dict(n, e, d: int, pin: int) or dict(ec: key, pin: int)
         self.write_pin = write_pin
         self.verified = set()
         self.dst_key = None
@@ -211,6 +231,8 @@ class Security:
         key = self.keys[self.dst_key]
         if key["pin"] not in self.verified:
             raise SwError(SW["ERR_SECSTATUS"])
+        if "ec" in key:
+            return SW["NORMAL"], self._ecdsa(key["ec"], bytes(data))
         k = (key["n"].bit_length() + 7) // 8
         if not data or len(data) > k - 11:
             raise SwError(SW["ERR_WRONGLENGTH"])
@@ -219,6 +241,21 @@ class Security:
         block = b"\x00\x01" + b"\xff" * (k - 3 - len(data)) + b"\x00" + bytes(data)
         sig = pow(int.from_bytes(block, "big"), key["d"], key["n"])
         return SW["NORMAL"], sig.to_bytes(k, "big")
+
+    def _ecdsa(self, key, digest):
+        """ECDSA over the hash the host sent, in the card's answer form."""
+        algo = ECDSA_HASH_BY_SIZE.get(len(digest))
+        if algo is None:
+            raise SwError(SW["ERR_WRONGLENGTH"])       # 6700: not a hash
+        half = (key.curve.key_size + 7) // 8
+        while True:
+            der = key.sign(digest, ec.ECDSA(asym_utils.Prehashed(algo())))
+            if self.ecdsa_sig == "der":
+                return der
+            r, s = asym_utils.decode_dss_signature(der)
+            raw = r.to_bytes(half, "big") + s.to_bytes(half, "big")
+            if self.ecdsa_sig == "raw" or raw[0] == 0x30:
+                return raw
 
     # No secure messaging on this card.
     def parse_SM_CAPDU(self, capdu, header_authentication):
@@ -296,9 +333,19 @@ class DMCardOS(Iso7816OS):
             }
         keys = {}
         for ref, k in image.get("keys", {}).items():
-            keys[int(ref, 0)] = {"n": int(k["n"], 16), "e": int(k["e"], 16),
-                                 "d": int(k["d"], 16), "pin": int(k["pin"], 0)}
-        return Security(pins, keys, int(image.get("write_pin", "1"), 0))
+            if "curve" in k:
+                curve = EC_CURVES.get(k["curve"])
+                if curve is None:
+                    raise CardError("key %s: curve %r is not one of %s" % (ref, k["curve"], ", ".join(EC_CURVES)))
+                key = ec.derive_private_key(int(k["d"], 16), curve())
+                keys[int(ref, 0)] = {"ec": key, "pin": int(k["pin"], 0)}
+            else:
+                keys[int(ref, 0)] = {"n": int(k["n"], 16), "e": int(k["e"], 16),
+                                     "d": int(k["d"], 16), "pin": int(k["pin"], 0)}
+        form = image.get("ecdsa_sig", "der")
+        if form not in ECDSA_SIG_FORMS:
+            raise CardError("ecdsa_sig: one of %s, not %r" % (", ".join(ECDSA_SIG_FORMS), form))
+        return Security(pins, keys, int(image.get("write_pin", "1"), 0), form)
 
     # ---- persistence --------------------------------------------------------
     def save(self):

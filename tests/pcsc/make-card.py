@@ -8,6 +8,7 @@ Usage:
                [--spares 3] [--spare-size 2048] [--dodf-size 2048]
                [--short-read 6282|6Cxx] [--private-mo NODEPATH=FILE ...]
                [--relative-paths] [--bad-ranges] [--pack-mos]
+               [--ec-key EC.pem [--ecdsa-sig der|raw|raw-r30]]
 
 The card: MF 3F00 with EF(DIR) 2F00 naming the PKCS#15 application (AID
 A0 00 00 00 63 50 4B 43 53 2D 31 35, DF 3F00/5015), and in it, PKCS#15 v1.1
@@ -21,8 +22,12 @@ libtasn1 decoder):
                     initialized + needs-padding; unblocked by the PUK) and
                     PUK (authId 02, pinReference 02, 8 digits, 10 tries,
                     unblockingPin + soPin)
-  4402 PrKDF        RSA sign key, iD 01, keyReference 01, guarded by PIN 01
-  4403 PuKDF        its public key (4601: RSAPublicKey DER), iD 01
+  4402 PrKDF        RSA sign key, iD 01, keyReference 01, guarded by PIN 01;
+                    with --ec-key also an EC P-256 sign key (privateECKey,
+                    "DM EC key"), iD 02, keyReference 02, PIN 01, keyInfo
+                    paramsAndOps with the named curve prime256v1
+  4403 PuKDF        its public key (4601: RSAPublicKey DER), iD 01; the EC
+                    key's (publicECKey, 4602: SubjectPublicKeyInfo DER), iD 02
   4404 CDF          its certificate (4701), iD 01
   4405 CDF (trusted, ODF trustedCertificates) the MA certificate (4702),
                     iD 10, authority
@@ -48,8 +53,10 @@ Options for the backend's robustness tests:
                     bytes lie past the offset 32767 READ BINARY reaches:
                     "./BadIndex" (index 32768, length 16) and "./BadRange"
                     (index 32512, length 288)
-The key never leaves the card image (no EF holds it); VERIFY, UPDATE
-BINARY and PSO follow dmcard.py's rules.
+The keys never leave the card image (no EF holds them); VERIFY, UPDATE
+BINARY and PSO follow dmcard.py's rules. --ecdsa-sig is the form of the EC
+key's signatures (dmcard.py): DER ECDSA-Sig-Value, raw r || s, or raw with
+r's first byte always 0x30.
 
 Exit status: 0 written, 1 an input is missing or unusable (message says which).
 """
@@ -59,6 +66,8 @@ import json
 import sys
 
 from asn1crypto import core, keys, pem, x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 P15_AID = bytes.fromhex("A000000063504B43532D3135")
 DM_BOOTSTRAP_OID = "2.23.43.7.1"
@@ -127,6 +136,23 @@ class RSAKeyObject(core.Sequence):      # privateRSAKey / publicRSAKey (untagged
     _fields = [("commonObjectAttributes", CommonObjectAttributes),
                ("classAttributes", CommonKeyAttributes),
                ("typeAttributes", RSAKeyAttributes, {"explicit": 1})]
+
+
+class ECKeyInfo(core.Sequence):
+    """KeyInfo's paramsAndOps: the parameters are X9.62 ECParameters, here
+    the namedCurve alternative (an OID), as PKCS#15 v1.1 and ISO 7816-15
+    put a key's curve."""
+    _fields = [("parameters", core.ObjectIdentifier)]
+
+
+class ECKeyAttributes(core.Sequence):   # PrivateECKeyAttributes, PublicECKeyAttributes
+    _fields = [("value", Path), ("keyInfo", ECKeyInfo, OPT)]
+
+
+class ECKeyObject(core.Sequence):       # privateECKey [0] / publicECKey [0] (implicit)
+    _fields = [("commonObjectAttributes", CommonObjectAttributes),
+               ("classAttributes", CommonKeyAttributes),
+               ("typeAttributes", ECKeyAttributes, {"explicit": 1})]
 
 
 class CommonCertificateAttributes(core.Sequence):
@@ -239,6 +265,26 @@ def padded(data, size, what):
     return data + b"\x00" * (size - len(data))
 
 
+P256_OID = "1.2.840.10045.3.1.7"
+
+
+def ec_key(path):
+    """(private scalar, SubjectPublicKeyInfo DER) of a P-256 key file."""
+    data = read_file(path, "--ec-key")
+    try:
+        if pem.detect(data):
+            key = serialization.load_pem_private_key(data, None)
+        else:
+            key = serialization.load_der_private_key(data, None)
+    except (ValueError, TypeError) as ex:
+        raise InputError("--ec-key %s: not an unencrypted private key: %s" % (path, ex))
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
+        raise InputError("--ec-key %s: an EC key on P-256 (prime256v1) is expected" % path)
+    spki = key.public_key().public_bytes(serialization.Encoding.DER,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo)
+    return key.private_numbers().private_value, spki
+
+
 def build(args):
     # the key, its certificate, the MA certificate
     try:
@@ -259,6 +305,7 @@ def build(args):
     bits = n.bit_length()
     pub_der = keys.RSAPublicKey({"modulus": n, "public_exponent": e}).dump()
     boot = read_file(args.bootstrap, "--bootstrap")
+    ec_d, ec_spki = ec_key(args.ec_key) if args.ec_key else (None, None)
 
     files = [("2F00", DirRecord({"aid": P15_AID, "label": args.label,
                                  "path": fpath()}).dump()), (APP_DF, None)]
@@ -285,17 +332,33 @@ def build(args):
 
     # PrKDF, PuKDF, CDF, trusted CDF
     key_common = {"label": "DM device key", "flags": {"private"}, "authId": b"\x01"}
-    add("4402", RSAKeyObject({
+    key_access = {"sensitive", "alwaysSensitive", "neverExtractable", "local"}
+    prkdf = RSAKeyObject({
         "commonObjectAttributes": key_common,
         "classAttributes": {"iD": b"\x01", "usage": {"sign"}, "keyReference": 1,
-                            "accessFlags": {"sensitive", "alwaysSensitive", "neverExtractable",
-                                            "local"}},
-        "typeAttributes": {"value": {"path": fpath()}, "modulusLength": bits}}).dump())
-    add("4403", RSAKeyObject({
+                            "accessFlags": key_access},
+        "typeAttributes": {"value": {"path": fpath()}, "modulusLength": bits}}).dump()
+    pukdf = RSAKeyObject({
         "commonObjectAttributes": {"label": "DM device key"},
         "classAttributes": {"iD": b"\x01", "usage": {"verify"}},
-        "typeAttributes": {"value": {"path": fpath("4601")}, "modulusLength": bits}}).dump())
+        "typeAttributes": {"value": {"path": fpath("4601")}, "modulusLength": bits}}).dump()
     add("4601", pub_der)
+    if ec_d is not None:
+        # privateECKey [0] and publicECKey [0]: IMPLICIT TAGS, so A0 in
+        # place of the SEQUENCE tag.
+        curve = {"parameters": P256_OID}
+        prkdf += ECKeyObject({
+            "commonObjectAttributes": dict(key_common, label="DM EC key"),
+            "classAttributes": {"iD": b"\x02", "usage": {"sign"}, "keyReference": 2,
+                                "accessFlags": key_access},
+            "typeAttributes": {"value": {"path": fpath()}, "keyInfo": curve}}, implicit=0).dump()
+        pukdf += ECKeyObject({
+            "commonObjectAttributes": {"label": "DM EC key"},
+            "classAttributes": {"iD": b"\x02", "usage": {"verify"}},
+            "typeAttributes": {"value": {"path": fpath("4602")}, "keyInfo": curve}}, implicit=0).dump()
+        add("4602", ec_spki)
+    add("4402", prkdf)
+    add("4403", pukdf)
     add("4404", X509CertificateObject({
         "commonObjectAttributes": {"label": "DM device certificate"},
         "classAttributes": {"iD": b"\x01"},
@@ -374,6 +437,9 @@ def build(args):
             image_files.append({"path": path, "data": data.hex().upper()})
     for fid_hex in sorted(ef):
         image_files.append({"path": APP_DF + "/" + fid_hex, "data": ef[fid_hex].hex().upper()})
+    card_keys = {"1": {"n": "%X" % n, "e": "%X" % e, "d": "%X" % d, "pin": "1"}}
+    if ec_d is not None:
+        card_keys["2"] = {"curve": "P-256", "d": "%064X" % ec_d, "pin": "1"}
     return {
         "format": IMAGE_FORMAT,
         "files": image_files,
@@ -381,9 +447,10 @@ def build(args):
                        "tries_left": 3, "unblocked_by": "2"},
                  "2": {"value": pin_block(args.puk, 8, "--puk").hex().upper(), "max_tries": 10,
                        "tries_left": 10}},
-        "keys": {"1": {"n": "%X" % n, "e": "%X" % e, "d": "%X" % d, "pin": "1"}},
+        "keys": card_keys,
         "write_pin": "1",
         "short_read": args.short_read,
+        "ecdsa_sig": args.ecdsa_sig,
     }
 
 
@@ -413,6 +480,11 @@ def main():
                     help="two DODF entries naming bytes past READ BINARY's offsets")
     ap.add_argument("--pack-mos", action="store_true",
                     help="all MO values in one EF (4B02), each DODF entry with its index/length")
+    ap.add_argument("--ec-key", help="an EC P-256 private key for the card (PEM/DER PKCS#8 or SEC1): "
+                    "key reference 2, iD 02")
+    ap.add_argument("--ecdsa-sig", choices=("der", "raw", "raw-r30"), default="der",
+                    help="the form of the card's ECDSA signatures: DER ECDSA-Sig-Value (default), "
+                         "r || s, or r || s with r's first byte 0x30")
     args = ap.parse_args()
     global RELATIVE
     RELATIVE = args.relative_paths

@@ -9,15 +9,16 @@
 #
 # Functions (stable: tests/pcsc/test-pcsc-module.sh uses them too):
 #   pcsc_need            skip (77) unless pcscd, the vpcd driver, unshare,
-#                        python3 with virtualsmartcard and asn1crypto, openssl,
+#                        python3 with virtualsmartcard, asn1crypto and cryptography, openssl,
 #                        xml2wbxml and opensc-tool are there
 #   pcsc_make_card [ARGS...]
 #                        builds the demo DM card image $PCSC_IMAGE: a fresh
 #                        RSA-2048 key + self-signed certificate (openssl), the
 #                        demo bootstrap as WBXML (xml2wbxml), the demo MOs
 #                        ./DMAcc/OperatorX and ./FUMO, 3 spare EFs, PIN
-#                        $PCSC_PIN, PUK $PCSC_PUK, ICCID $PCSC_ICCID; ARGS go
-#                        to make-card.py (e.g. --spares 2). See make-card.py.
+#                        $PCSC_PIN, PUK $PCSC_PUK, ICCID $PCSC_ICCID, and an
+#                        EC P-256 key (key reference 2, iD 02); ARGS go to
+#                        make-card.py (e.g. --spares 2, --ecdsa-sig raw).
 #   pcsc_start           starts pcscd (private socket, vpcd reader on a free
 #                        port pair) and puts the card $PCSC_IMAGE in reader
 #                        $PCSC_READER; returns once a client sees the card
@@ -41,6 +42,8 @@
 #   PCSC_KEY PCSC_CERT   the card key's PEMs (private, certificate; the private
 #                        key is for nothing but making the image) and
 #   PCSC_PUBKEY          its public key (PEM), to verify card signatures
+#   PCSC_EC_KEY PCSC_EC_PUBKEY  the card's EC P-256 key (iD 02): private
+#                        (for making the image only) and public PEM
 #   PCSC_MA_CERT         the trusted MA certificate on the card
 #   PCSC_BOOTSTRAP       the bootstrap bytes on the card (WBXML)
 #   PCSC_MO_DMACC PCSC_MO_FUMO  the MO values on the card (TNDS files)
@@ -77,6 +80,8 @@ pcsc_need() {
     [ -x "$PCSC_PYTHON" ] || skip "$PCSC_PYTHON is missing (Debian package python3)"
     "$PCSC_PYTHON" -c 'import asn1crypto' 2>/dev/null ||
         skip "$PCSC_PYTHON cannot import asn1crypto (Debian package python3-asn1crypto)"
+    "$PCSC_PYTHON" -c 'import cryptography' 2>/dev/null ||
+        skip "$PCSC_PYTHON cannot import cryptography (Debian package python3-cryptography)"
     PYTHONPATH=$PCSC_SRC "$PCSC_PYTHON" -c 'import dmcard' 2>/dev/null ||
         skip "$PCSC_PYTHON cannot load the card emulator (Debian package python3-virtualsmartcard)"
     if [ "$(id -u)" -ne 0 ]; then
@@ -117,6 +122,8 @@ pcsc_make_card() {
     PCSC_KEY=$PCSC_DIR/card-key.pem
     PCSC_CERT=$PCSC_DIR/card-cert.pem
     PCSC_PUBKEY=$PCSC_DIR/card-pub.pem
+    PCSC_EC_KEY=$PCSC_DIR/card-ec-key.pem
+    PCSC_EC_PUBKEY=$PCSC_DIR/card-ec-pub.pem
     PCSC_MA_CERT=$demo/ma.cert.pem
     PCSC_BOOTSTRAP=$PCSC_DIR/bootstrap.wbxml
     PCSC_MO_DMACC=$demo/mo/dmacc-operatorx.xml
@@ -128,12 +135,18 @@ pcsc_make_card() {
         openssl pkey -in "$PCSC_KEY" -pubout -out "$PCSC_PUBKEY" 2>>"$PCSC_DIR/openssl.log" ||
             fail "openssl could not write the card's public key"
     fi
+    if [ ! -s "$PCSC_EC_KEY" ]; then
+        openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$PCSC_EC_KEY" \
+            2>>"$PCSC_DIR/openssl.log" &&
+            openssl pkey -in "$PCSC_EC_KEY" -pubout -out "$PCSC_EC_PUBKEY" 2>>"$PCSC_DIR/openssl.log" ||
+            fail "openssl could not make the card's EC key" "$(indent <"$PCSC_DIR/openssl.log")"
+    fi
     xml2wbxml -o "$PCSC_BOOTSTRAP" "$demo/bootstrap.xml" >/dev/null 2>&1 ||
         fail "xml2wbxml could not encode $demo/bootstrap.xml"
     "$PCSC_PYTHON" "$PCSC_SRC/make-card.py" --out "$PCSC_IMAGE" --key "$PCSC_KEY" \
         --cert "$PCSC_CERT" --ma-cert "$PCSC_MA_CERT" --bootstrap "$PCSC_BOOTSTRAP" \
         --mo "./DMAcc/OperatorX=$PCSC_MO_DMACC" --mo "./FUMO=$PCSC_MO_FUMO" \
-        --pin "$PCSC_PIN" --puk "$PCSC_PUK" --iccid "$PCSC_ICCID" "$@" ||
+        --ec-key "$PCSC_EC_KEY" --pin "$PCSC_PIN" --puk "$PCSC_PUK" --iccid "$PCSC_ICCID" "$@" ||
         fail "make-card.py could not build the card image"
 }
 

@@ -6,7 +6,8 @@
 #  - pkcs15-tool (libopensc's own PKCS#15 decoder) finds the token (ICCID
 #    serial, label), the PIN and PUK with their references and flags, the
 #    RSA-2048 key with its key reference, its public key and certificate
-#    (same bytes as the PEMs openssl made), the trusted MA certificate, the
+#    (same bytes as the PEMs openssl made), the EC P-256 key (key reference
+#    2) and its public key (same bytes), the trusted MA certificate, the
 #    bootstrap data object (OID 2.23.43.7.1, same bytes as the WBXML), the
 #    two MOs and the three spare EFs;
 #  - a wrong PIN through pkcs15-tool is counted by the card (63C2, the
@@ -32,8 +33,8 @@
 # What the emulator lacks that a real UICC has: only T=1 (6Cxx, T=0's answer
 # to a wrong Le, only on a card made with --short-read 6Cxx), no logical channels, no secure messaging, no access rules in the
 # FCP (the card's rule is fixed: UPDATE BINARY after the user PIN), no
-# extended-length APDUs, one RSA PKCS#1 v1.5 signing key (no EC, no
-# decipher), no proactive/STK, no EF(ICCID) 2FE2 (the ICCID is only in
+# extended-length APDUs, signing keys only (one RSA PKCS#1 v1.5, one EC
+# P-256 ECDSA: tests/pcsc/test-pcsc-ecdsa.sh; no decipher), no proactive/STK, no EF(ICCID) 2FE2 (the ICCID is only in
 # TokenInfo).
 set -euo pipefail
 
@@ -77,6 +78,10 @@ want "Private RSA Key [DM device key]"
 want "ModLength      : 2048"
 want "Key ref        : 1 (0x01)"
 want "Public RSA Key [DM device key]"
+want "Private EC Key [DM EC key]"
+want "Key ref        : 2 (0x02)"
+want "Public EC Key [DM EC key]"
+want "FieldLength    : 256"
 want "X.509 Certificate [DM device certificate]"
 want "X.509 Certificate [MA]"
 want "applicationOID:  2.23.43.7.1"
@@ -106,6 +111,10 @@ CERT_FP=$(osc pkcs15-tool "${R[@]}" --read-certificate 01 2>/dev/null | openssl 
 osc pkcs15-tool "${R[@]}" --read-public-key 01 >"$TEST_TMP/pub.pem" 2>/dev/null ||
     fail "pkcs15-tool cannot read public key 01"
 cmp -s "$TEST_TMP/pub.pem" "$PCSC_PUBKEY" || fail "public key 01 on the card differs from the key's" "$(indent <"$TEST_TMP/pub.pem")"
+osc pkcs15-tool "${R[@]}" --read-public-key 02 >"$TEST_TMP/ec-pub.pem" 2>/dev/null ||
+    fail "pkcs15-tool cannot read the EC public key 02"
+cmp -s "$TEST_TMP/ec-pub.pem" "$PCSC_EC_PUBKEY" ||
+    fail "EC public key 02 on the card differs from the key's" "$(indent <"$TEST_TMP/ec-pub.pem")"
 
 step "a wrong PIN is counted by the card, the right one resets the counter"
 [ "$(pcsc_image_pin_tries 1)" = 3 ] || fail "the fresh card's PIN counter is $(pcsc_image_pin_tries 1), not 3"
