@@ -25,7 +25,8 @@
 # What the emulated card lacks against a real UICC (see
 # /work/briefs/vicc-notes.md and tests/pcsc/dmcard.py): T=1 only (no T=0
 # 6Cxx), transparent EFs only (EF(DIR) is no linear file), RSA PKCS#1 v1.5
-# signatures only (no ECDSA key), no secure messaging, and no atomic
+# and ECDSA P-256 signatures only (the EC key: test-pcsc-ecdsa.sh), no
+# secure messaging, and no atomic
 # transactions across EFs.
 set -euo pipefail
 

@@ -4,12 +4,13 @@
  * keyReference), then PERFORM SECURITY OPERATION: COMPUTE DIGITAL
  * SIGNATURE, in one card transaction so no other application's commands
  * come between. RSA: the card pads the DigestInfo (PKCS#1 v1.5); ECDSA:
- * the card signs the hash, and a DER signature is turned into r || s.
+ * the card signs the hash (the module hashes for CKM_ECDSA_SHA256 and the
+ * like), and its answer, DER or raw r || s (ecdsa-sig.h), becomes r || s.
  */
 #include "pcsc-token.h"
 
-#include <openssl/bn.h>
-#include <openssl/ecdsa.h>
+#include "ecdsa-sig.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,21 +50,6 @@ static CK_RV op_sign(dmsc_btoken *t, void *ctx)
     }
     dmsc_card_end(t->card);
     return rv;
-}
-
-/* A DER ECDSA-Sig-Value into r || s, each the size of the group order. */
-static bool ecdsa_der_to_raw(const unsigned char *der, size_t len, size_t half, unsigned char *out)
-{
-    const unsigned char *p = der;
-    ECDSA_SIG *s = d2i_ECDSA_SIG(NULL, &p, (long)len);
-    if (s == NULL || p != der + len) {
-        ECDSA_SIG_free(s);
-        return false;
-    }
-    const BIGNUM *r = ECDSA_SIG_get0_r(s), *sv = ECDSA_SIG_get0_s(s);
-    bool ok = BN_bn2binpad(r, out, (int)half) == (int)half && BN_bn2binpad(sv, out + half, (int)half) == (int)half;
-    ECDSA_SIG_free(s);
-    return ok;
 }
 
 CK_RV pcsc_sign(dmsc_btoken *t, uint64_t oid, CK_MECHANISM_TYPE mech, const unsigned char *in, CK_ULONG in_len,
@@ -106,11 +92,16 @@ CK_RV pcsc_sign(dmsc_btoken *t, uint64_t oid, CK_MECHANISM_TYPE mech, const unsi
             pcsc_check_login(t);
         }
     }
-    if (rv == CKR_OK && k->type == DMSC_P15_KEY_EC && op->sig_len > 0 && op->sig[0] == 0x30) {
+    /* An ECDSA answer is DER or raw r || s: never judged by its first
+     * byte (raw r starts with 0x30 once in 256 signatures). */
+    if (rv == CKR_OK && k->type == DMSC_P15_KEY_EC) {
         size_t half = (pcsc_key_bits(t, &k->c) + 7) / 8;
-        unsigned char raw[MAX_SIG];
-        if (half == 0 || half * 2 > sizeof(raw) || !ecdsa_der_to_raw(op->sig, op->sig_len, half, raw)) {
-            dmsc_debug(PCSC_DEBUG, "pcsc: the card's ECDSA signature is not one DER ECDSA-Sig-Value");
+        unsigned char raw[2 * PCSC_ECDSA_MAX_HALF];
+        if (!pcsc_ecdsa_to_raw(op->sig, op->sig_len, half, raw)) {
+            dmsc_debug(PCSC_DEBUG,
+                       "pcsc: the card's ECDSA signature (%zu bytes) is neither r || s of %zu bytes "
+                       "nor one DER ECDSA-Sig-Value",
+                       op->sig_len, 2 * half);
             rv = CKR_DEVICE_ERROR;
         } else {
             memcpy(op->sig, raw, half * 2);
