@@ -28,6 +28,9 @@ setup_store
 pcsc_need
 
 SLOT=$((0x10000))
+# The python3 that loads the module through PyKCS11: under ASan
+# (tests/sanitize/run-asan.sh) DMSC_PYTHON preloads the runtime.
+P11_PYTHON=${DMSC_PYTHON:-$PCSC_PYTHON}
 P256_PARAMS=06082a8648ce3d030107 # DER OID 1.2.840.10045.3.1.7 (prime256v1)
 cat >"$DMSC_CONF" <<EOF
 backends = vuicc pcsc
@@ -104,7 +107,7 @@ openssl pkey -pubin -inform DER -in "$TEST_TMP/ec-pub.der" -out "$TEST_TMP/ec-pu
     fail "the EC public key read is not a public key openssl reads"
 cmp -s "$TEST_TMP/ec-pub.pem" "$PCSC_EC_PUBKEY" || fail "the EC public key read is not the card's"
 # CKA_EC_PARAMS of the private key, and the public key's point, attribute by attribute
-"$PCSC_PYTHON" - "$DMSC_MODULE" "$SLOT" "$PCSC_PIN" "$PCSC_EC_PUBKEY" >"$TEST_TMP/attrs.out" 2>&1 <<'EOF' ||
+"$P11_PYTHON" - "$DMSC_MODULE" "$SLOT" "$PCSC_PIN" "$PCSC_EC_PUBKEY" >"$TEST_TMP/attrs.out" 2>&1 <<'EOF' ||
 import sys
 import PyKCS11
 from PyKCS11 import LowLevel
@@ -165,7 +168,7 @@ step "raw r || s answers: a batch of signatures in one session, each verified by
 card_form raw
 N=40
 mkdir "$TEST_TMP/batch"
-"$PCSC_PYTHON" - "$DMSC_MODULE" "$SLOT" "$PCSC_PIN" "$TEST_TMP/batch" "$N" >"$TEST_TMP/batch.out" 2>&1 <<'EOF' ||
+"$P11_PYTHON" - "$DMSC_MODULE" "$SLOT" "$PCSC_PIN" "$TEST_TMP/batch" "$N" >"$TEST_TMP/batch.out" 2>&1 <<'EOF' ||
 import os
 import sys
 import PyKCS11
