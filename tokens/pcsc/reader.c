@@ -60,7 +60,10 @@ static bool service_gone(LONG rv)
            rv == SCARD_F_COMM_ERROR;
 }
 
-/* One map from PC/SC errors of a card to PKCS#11, with a trace. */
+/* One map from PC/SC errors of a card to PKCS#11, with a trace. pcscd
+ * gone is the card gone for us (CKR_DEVICE_REMOVED, the token absent at
+ * the next poll), whether the call found no service or pcscd died while
+ * it waited for the answer (SCARD_F_COMM_ERROR: the socket closed). */
 static CK_RV card_error(const char *what, const char *reader_name, LONG rv)
 {
     switch (rv) {
@@ -71,6 +74,7 @@ static CK_RV card_error(const char *what, const char *reader_name, LONG rv)
     case SCARD_E_NO_SERVICE:
     case SCARD_E_SERVICE_STOPPED:
     case SCARD_E_INVALID_HANDLE:
+    case SCARD_F_COMM_ERROR:
         dmsc_debug(DMSC_DEBUG_CARD, "%s on '%s': %s: no card (or reader) there", what, reader_name,
                    pcsc_stringify_error(rv));
         return CKR_DEVICE_REMOVED;
