@@ -26,6 +26,16 @@
 #                        the reader shows no card
 #   pcsc_card_insert     puts the same card back (its state persisted)
 #   pcsc_stop            stops the card and pcscd (also done by the EXIT trap)
+#   pcsc_crash           kills pcscd with SIGKILL (a crash: no clean-up, its
+#                        socket and pid files stay) and stops the card; a
+#                        pcsc_start afterwards starts a new pcscd
+#   pcsc_reap PID WHAT [SECONDS]
+#                        waits for the test's background job PID (named WHAT
+#                        in messages) to exit, at most SECONDS (20); then
+#                        kills it (SIGKILL) and says so. Exit status of the
+#                        job in PCSC_REAP_STATUS; returns 1 if it was killed.
+#                        Every wait of these functions goes through it: a
+#                        process that does not stop never hangs the test
 #   pcsc_card_state      prints "present" or "absent" (reader $PCSC_READER)
 #   pcsc_image_pin_tries REF
 #                        prints the card's retry counter of PIN REF (1 user
@@ -239,7 +249,7 @@ pcsc_card_insert() {
 pcsc_card_remove() {
     [ -n "$VICC_PID" ] || fail "pcsc_card_remove: no card in the reader"
     kill -TERM "$VICC_PID" 2>/dev/null || true
-    wait "$VICC_PID" 2>/dev/null || true
+    pcsc_reap "$VICC_PID" "the card emulator" || true
     VICC_PID=
     pcsc_wait_state absent
 }
@@ -247,14 +257,53 @@ pcsc_card_remove() {
 pcsc_stop() {
     if [ -n "$VICC_PID" ]; then
         kill -TERM "$VICC_PID" 2>/dev/null || true
-        wait "$VICC_PID" 2>/dev/null || true
+        pcsc_reap "$VICC_PID" "the card emulator" || true
         VICC_PID=
     fi
     if [ -n "$PCSCD_PID" ]; then
         kill -TERM "$PCSCD_PID" 2>/dev/null || true
-        wait "$PCSCD_PID" 2>/dev/null || true
+        pcsc_reap "$PCSCD_PID" pcscd || true
         PCSCD_PID=
     fi
+}
+
+pcsc_crash() {
+    [ -n "$PCSCD_PID" ] || fail "pcsc_crash: pcscd is not running"
+    # Quiet: bash would report the job it reaps as "Killed".
+    {
+        kill -KILL "$PCSCD_PID" || true
+        pcsc_reap "$PCSCD_PID" pcscd || true
+    } 2>/dev/null
+    PCSCD_PID=
+    pcsc_stop
+}
+
+# pcsc_running PID: PID is one of this shell's background jobs and has not
+# exited (a child that exited is a zombie, state Z, until bash reaps it;
+# once reaped its PID may be another process's: never touch that one).
+pcsc_running() {
+    local stat
+    [[ " $(jobs -p | tr '\n' ' ') " == *" $1 "* ]] || return 1
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [ "${stat%% *}" != Z ]
+}
+
+PCSC_REAP_STATUS=
+pcsc_reap() {
+    local pid=$1 what=$2 secs=${3:-20} i killed=0
+    for i in $(seq 1 $((secs * 5))); do
+        pcsc_running "$pid" || break
+        sleep 0.2
+    done
+    if pcsc_running "$pid"; then
+        say "$what (pid $pid) did not exit within $secs s: killed"
+        kill -KILL "$pid" 2>/dev/null || true
+        killed=1
+    fi
+    PCSC_REAP_STATUS=0
+    { wait "$pid"; } 2>/dev/null || PCSC_REAP_STATUS=$?
+    return "$killed"
 }
 
 pcsc_image_pin_tries() {
