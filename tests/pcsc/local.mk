@@ -3,9 +3,11 @@
 # dm-vicc.py + dmcard.py emulate the card on python3-virtualsmartcard,
 # pcsc-lib.sh runs a private pcscd with vsmartcard's vpcd reader and the
 # card (see its header). test-pcsc-card.sh checks the card with OpenSC
-# alone. Included by the top-level Makefile.am; paths are relative to the
-# top directory.
-PCSC_CARD_TESTS = tests/pcsc/test-pcsc-card.sh
+# alone; test-pcsc-transport.sh drives the transport (tokens/pcsc:
+# reader.c, apdu.c, iso7816.c) through tests/pcsc/pcsc-probe (built in
+# tokens/pcsc/transport.mk) against it. Included by the top-level
+# Makefile.am; paths are relative to the top directory.
+PCSC_CARD_TESTS = tests/pcsc/test-pcsc-card.sh tests/pcsc/test-pcsc-transport.sh
 
 TESTS += $(PCSC_CARD_TESTS)
 EXTRA_DIST += $(PCSC_CARD_TESTS) tests/pcsc/pcsc-lib.sh tests/pcsc/make-card.py \

@@ -12,11 +12,18 @@
  *   disconnect              disconnect: CKR_OK
  *   select-aid HEX          select-aid: RV sw=XXXX
  *   read-ef PATHHEX MAX     read-ef: RV sw=XXXX len=N data=HEX
+ *   read-binary OFF LEN     read-binary: RV sw=XXXX len=N data=HEX   (current EF)
+ *   apdu HEADER DATA LE     apdu: RV sw=XXXX len=N data=HEX   (HEADER: CLA INS P1 P2 as 8 hex
+ *                           digits; DATA: hex, or - for none; LE: 0 none, 1..256; sent through
+ *                           dmsc_card_transmit, so 61xx and 6Cxx are handled by apdu.c)
  *   verify REF [PIN]        verify: RV sw=XXXX tries=N   (PIN ASCII, padded FF to 8; none: empty)
  *   begin / end             begin: RV / end: CKR_OK
  *   reset-other INDEX       reset-other: OK|<pcsc error>   (another PC/SC connection resets the card)
+ *   quit                    quit: OK, then disconnects, frees the context and exits 0 (as at end
+ *                           of input: a driving script cannot always make its end of input seen,
+ *                           e.g. when a service it started later holds the write end of a fifo)
  * RV is the PKCS#11 name (CKR_OK, CKR_DEVICE_REMOVED, ...) or
- * DMSC_CKR_CARD_RESET. Exit 0 at end of input; 2 on a usage error.
+ * DMSC_CKR_CARD_RESET. Exit 0 at quit or end of input; 2 on a usage error.
  */
 #include "config.h"
 
@@ -90,9 +97,13 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     while (fgets(line, sizeof(line), stdin) != NULL) {
         line[strcspn(line, "\r\n")] = '\0';
-        char cmd[32] = "", a1[512] = "", a2[512] = "";
-        if (sscanf(line, "%31s %511s %511s", cmd, a1, a2) < 1)
+        char cmd[32] = "", a1[512] = "", a2[512] = "", a3[32] = "";
+        if (sscanf(line, "%31s %511s %511s %31s", cmd, a1, a2, a3) < 1)
             continue;
+        if (strcmp(cmd, "quit") == 0) {
+            printf("quit: OK\n.\n");
+            break;
+        }
         uint16_t sw = 0;
         if (strcmp(cmd, "poll") == 0) {
             const dmsc_reader_state *rs;
@@ -129,6 +140,30 @@ int main(int argc, char **argv)
             print_hex(data, len);
             printf("\n");
             free(data);
+        } else if (strcmp(cmd, "apdu") == 0) {
+            uint8_t hdr[4], data[255], resp[1024];
+            size_t len = 0;
+            if (parse_hex(a1, hdr, sizeof(hdr)) != sizeof(hdr)) {
+                fprintf(stderr, "pcsc-probe: apdu: HEADER is CLA INS P1 P2 (8 hex digits), not '%s'\n", a1);
+                return 2;
+            }
+            dmsc_apdu a = { .cla = hdr[0], .ins = hdr[1], .p1 = hdr[2], .p2 = hdr[3],
+                            .le = strtoul(a3, NULL, 10) };
+            if (strcmp(a2, "-") != 0) {
+                a.data_len = parse_hex(a2, data, sizeof(data));
+                a.data = data;
+            }
+            rv = dmsc_card_transmit(card, &a, resp, sizeof(resp), &len, &sw);
+            printf("apdu: %s sw=%04X len=%zu data=", rv_text(rv), sw, len);
+            print_hex(resp, len);
+            printf("\n");
+        } else if (strcmp(cmd, "read-binary") == 0) {
+            uint8_t data[256];
+            size_t len = 0;
+            rv = dmsc_iso_read_binary(card, strtoul(a1, NULL, 10), strtoul(a2, NULL, 10), data, &len, &sw);
+            printf("read-binary: %s sw=%04X len=%zu data=", rv_text(rv), sw, len);
+            print_hex(data, len);
+            printf("\n");
         } else if (strcmp(cmd, "verify") == 0) {
             uint8_t pin[8];
             size_t len = 0;

@@ -6,6 +6,9 @@
 #  - reader filter by exact name; presence, ATR, insertion counter;
 #  - SELECT of the PKCS#15 AID, EF(DIR) by absolute path and the ODF by
 #    relative path read whole, byte for byte what the card image holds;
+#  - 61xx: a SELECT without Le gets its FCP through GET RESPONSE; a
+#    256-byte signature (PSO without Le) through 61FF then 6101, and it
+#    verifies with the card's public key;
 #  - VERIFY with empty data shows the tries left without spending one,
 #    a wrong PIN spends one (63Cx, the card's own counter), the right one
 #    restores them;
@@ -14,7 +17,12 @@
 #    then the link works again and the PIN is no longer verified;
 #  - card removal: the reader shows no card, the connected card's
 #    transmit is CKR_DEVICE_REMOVED; the card put back is a new insertion;
-#  - pcscd stopped and restarted: readers gone, then back at their index.
+#  - pcscd stopped and restarted: readers gone, then back at their index;
+#  - pcscd killed (SIGKILL) under a connected card in a transaction: every
+#    call returns, the card is CKR_DEVICE_REMOVED, the readers gone; a new
+#    pcscd brings them back;
+#  - a card answering 6Cxx to a too-long Le (T=0 style, make-card.py
+#    --short-read 6Cxx): the command re-sent with the right Le.
 set -euo pipefail
 . "$DMSC_SRCDIR/tests/integration/lib.sh"
 . "$DMSC_SRCDIR/tests/pcsc/pcsc-lib.sh"
@@ -36,6 +44,7 @@ probe_start() {
     mkfifo "$in" "$out"
     "$PROBE" "$@" <"$in" >"$out" 2>"$TEST_TMP/probe-$name.err" &
     CLEANUP_PIDS+=("$!")
+    printf -v "PROBE_PID_$name" '%s' "$!"
     exec {w}>"$in"
     exec {r}<"$out"
     printf -v "PROBE_W_$name" '%s' "$w"
@@ -58,6 +67,44 @@ probe() {
         PROBE_OUT+=$line$'\n'
     done
 }
+
+# probe_stop NAME: the probe must disconnect, free its context and exit 0.
+# Asked with "quit", not by closing its input: the services started after
+# the probe (pcscd, the card) inherited the fifo's write end, so the probe
+# would not see the end of its input while they run. Bounded either way.
+probe_stop() {
+    local name=$1 wv rv pv wfd rfd
+    expect "$name" quit 'quit: OK'$'\n'
+    wv=PROBE_W_$name
+    rv=PROBE_R_$name
+    pv=PROBE_PID_$name
+    wfd=${!wv}
+    rfd=${!rv}
+    exec {wfd}>&- {rfd}<&-
+    pcsc_reap "${!pv}" "pcsc-probe '$name'" 30 ||
+        fail "pcsc-probe '$name' did not exit after quit" "$(indent <"$TEST_TMP/probe-$name.err")"
+    [ "$PCSC_REAP_STATUS" -eq 0 ] ||
+        fail "pcsc-probe '$name' exited with status $PCSC_REAP_STATUS" "$(indent <"$TEST_TMP/probe-$name.err")"
+}
+
+# probe_once ARGS...: a short-lived pcsc-probe, its commands on stdin;
+# bounded (a PC/SC call that never returns fails the test, not hangs it).
+probe_once() {
+    timeout -k 5 60 "$PROBE" "$@" 2>&1
+}
+
+# trace_has LINES...: the card's own APDU trace ($PCSC_TRACE: "C: hex" and
+# "R: hex" lines) holds LINES (globs) one after another.
+trace_has() {
+    "$PCSC_PYTHON" -c 'import fnmatch, sys
+lines = open(sys.argv[1]).read().split("\n")
+want = sys.argv[2:]
+sys.exit(0 if any(all(fnmatch.fnmatchcase(l, w) for l, w in zip(lines[i:i + len(want)], want))
+                  for i in range(len(lines) - len(want) + 1)) else 1)' "$PCSC_TRACE" "$@"
+}
+
+# hex2 N: N as two upper-case hex digits.
+hex2() { printf '%02X' "$1"; }
 
 # expect NAME COMMAND PATTERN: the answer must match PATTERN (a glob).
 expect() {
@@ -99,7 +146,7 @@ EMPTY_IDX=$(cut -d' ' -f2 <<<"$EMPTY_LINE")
 say "card in reader $IDX, empty reader $EMPTY_IDX, $(cut -d' ' -f6 <<<"$CARD_LINE")"
 
 step "a reader filter names readers exactly"
-OUT=$(printf 'poll\n' | "$PROBE" "$PCSC_READER_EMPTY" "DMSC test vpcd" 2>&1)
+OUT=$(printf 'poll\n' | probe_once "$PCSC_READER_EMPTY" "DMSC test vpcd")
 [[ $OUT == 'poll: CKR_OK readers=1'$'\n'"reader 0 gone=0 present=0 insertions=0 atr= $PCSC_READER_EMPTY"$'\n.' ]] ||
     fail "filtered poll" "$(indent <<<"$OUT")"
 expect p "connect $EMPTY_IDX" 'connect: CKR_DEVICE_REMOVED'$'\n'
@@ -120,6 +167,16 @@ expect p "read-ef 5031 4096" "read-ef: CKR_OK sw=9000 len=$((${#ODF_HEX} / 2)) d
 expect p "read-ef 5031 4" 'read-ef: CKR_DEVICE_MEMORY sw=9000 len=0 data='$'\n'
 expect p "read-ef 3F005015DEAD 4096" 'read-ef: CKR_OK sw=6A82 len=0 data='$'\n'
 
+step "61xx: SELECT asking for the FCP without Le; GET RESPONSE (apdu.c) brings it"
+# The application DF's FCP: 83 FID 5015, 8A LCS 05, 82 DF descriptor 38,
+# 84 its AID (the card's format, tests/pcsc/dmcard.py).
+FCP_BODY=830250158A0105820138840C$AID
+FCP=62$(hex2 $((${#FCP_BODY} / 2)))$FCP_BODY
+FCP_LEN=$((${#FCP} / 2))
+expect p "apdu 00A40404 $AID 0" "apdu: CKR_OK sw=9000 len=$FCP_LEN data=$FCP"$'\n'
+trace_has "C: 00A404040C$AID" "R: 61$(hex2 "$FCP_LEN")" "C: 00C00000$(hex2 "$FCP_LEN")" "R: ${FCP}9000" ||
+    fail "the card did not answer 61$(hex2 "$FCP_LEN") then the FCP to GET RESPONSE" "$(tail -6 "$PCSC_TRACE" | indent)"
+
 step "VERIFY: empty data shows the tries, a wrong PIN costs one, the right one restores them"
 expect p "verify 01" 'verify: CKR_OK sw=63C3 tries=3'$'\n'
 expect p "verify 01" 'verify: CKR_OK sw=63C3 tries=3'$'\n'
@@ -130,19 +187,36 @@ expect p "verify 01 $PCSC_PIN" 'verify: CKR_OK sw=9000 tries=-1'$'\n'
 expect p "verify 01" 'verify: CKR_OK sw=9000 tries=-1'$'\n'
 [ "$(pcsc_image_pin_tries 1)" = 3 ] || fail "the card's counter is not back to 3"
 
+step "61FF then 6101: a 256-byte signature without Le comes in two GET RESPONSEs"
+MSG=$TEST_TMP/to-sign
+printf 'dmsc pcsc transport %s\n' "$$" >"$MSG"
+# DigestInfo(SHA-256) of MSG: the card pads it (PKCS#1 v1.5) and signs.
+DIGESTINFO=3031300D060960864801650304020105000420$(openssl dgst -sha256 -r "$MSG" | cut -c1-64 | tr a-f A-F)
+expect p "apdu 002241B6 840101 0" 'apdu: CKR_OK sw=9000 len=0 data='$'\n'
+probe p "apdu 002A9E9A $DIGESTINFO 0"
+[[ $PROBE_OUT =~ ^apdu:\ CKR_OK\ sw=9000\ len=256\ data=([0-9A-F]{512})$'\n'$ ]] ||
+    fail "PSO: expected 256 bytes and 9000" "$(indent <<<"$PROBE_OUT")"
+SIG_HEX=${BASH_REMATCH[1]}
+"$PCSC_PYTHON" -c 'import sys; open(sys.argv[1], "wb").write(bytes.fromhex(sys.argv[2]))' "$TEST_TMP/sig" "$SIG_HEX"
+openssl dgst -sha256 -verify "$PCSC_PUBKEY" -signature "$TEST_TMP/sig" "$MSG" >"$TEST_TMP/verify.out" 2>&1 ||
+    fail "the card's signature does not verify with its public key" "$(indent <"$TEST_TMP/verify.out")"
+trace_has "C: 002A9E9A33$DIGESTINFO" "R: 61FF" "C: 00C00000FF" "R: ${SIG_HEX:0:510}6101" "C: 00C0000001" \
+    "R: ${SIG_HEX:510:2}9000" ||
+    fail "the card did not answer 61FF, then 255 bytes and 6101, then 1 byte" "$(tail -6 "$PCSC_TRACE" | cut -c1-80 | indent)"
+
 step "transactions"
 expect p begin 'begin: CKR_OK'$'\n'
 expect p "select-aid $AID" 'select-aid: CKR_OK sw=9000'$'\n'
 expect p end 'end: CKR_OK'$'\n'
 
 step "a reset by another application: DMSC_CKR_CARD_RESET once, then the card again, PIN state gone"
-OUT=$(printf 'reset-other %s\n' "$IDX" | "$PROBE" 2>&1)
+OUT=$(printf 'reset-other %s\n' "$IDX" | probe_once)
 [[ $OUT == 'reset-other: OK'$'\n.' ]] || fail "the other application could not reset the card" "$(indent <<<"$OUT")"
 expect p "select-aid $AID" 'select-aid: DMSC_CKR_CARD_RESET sw=0000'$'\n'
 expect p "select-aid $AID" 'select-aid: CKR_OK sw=9000'$'\n'
 expect p "verify 01" 'verify: CKR_OK sw=63C3 tries=3'$'\n'
 # A reset noticed when a transaction begins: also once.
-OUT=$(printf 'reset-other %s\n' "$IDX" | "$PROBE" 2>&1)
+OUT=$(printf 'reset-other %s\n' "$IDX" | probe_once)
 [[ $OUT == 'reset-other: OK'$'\n.' ]] || fail "second reset" "$(indent <<<"$OUT")"
 expect p begin 'begin: DMSC_CKR_CARD_RESET'$'\n'
 expect p begin 'begin: CKR_OK'$'\n'
@@ -187,6 +261,49 @@ probe p poll
     fail "after pcscd restarted" "$(indent <<<"$PROBE_OUT")"
 expect p "connect $IDX" 'connect: CKR_OK'$'\n'
 expect p "select-aid $AID" 'select-aid: CKR_OK sw=9000'$'\n'
+
+step "pcscd killed (SIGKILL) under a connected card in a transaction: removed, not hung"
+expect p begin 'begin: CKR_OK'$'\n'
+pcsc_crash
+# Every call returns (probe waits 60 s at most for each answer).
+expect p "select-aid $AID" 'select-aid: CKR_DEVICE_REMOVED sw=0000'$'\n'
+# The transaction held is ended (its pcsc-lite call fails quietly); a
+# new one cannot begin (inside it, a begin would only nest: reader.h).
+expect p end 'end: CKR_OK'$'\n'
+expect p begin 'begin: CKR_DEVICE_REMOVED'$'\n'
+probe p poll
+[[ $(reader_line "$PCSC_READER") == "reader $IDX gone=1 present=0 "* ]] || fail "reader not gone" "$(indent <<<"$PROBE_OUT")"
+[[ $(reader_line "$PCSC_READER_EMPTY") == "reader $EMPTY_IDX gone=1 present=0 "* ]] || fail "reader not gone" "$(indent <<<"$PROBE_OUT")"
+expect p "connect $IDX" 'connect: CKR_DEVICE_REMOVED'$'\n'
+expect p disconnect 'disconnect: CKR_OK'$'\n'
+probe p poll
+[[ $(reader_line "$PCSC_READER") == "reader $IDX gone=1 present=0 "* ]] || fail "reader not gone" "$(indent <<<"$PROBE_OUT")"
+pcsc_start
+probe p poll
+[[ $(reader_line "$PCSC_READER") == "reader $IDX gone=0 present=1 insertions=5 atr=3B"* ]] ||
+    fail "after pcscd started again" "$(indent <<<"$PROBE_OUT")"
+expect p "connect $IDX" 'connect: CKR_OK'$'\n'
+expect p "select-aid $AID" 'select-aid: CKR_OK sw=9000'$'\n'
+probe_stop p
+
+step "a card answering 6Cxx to a too-long Le: re-sent once with Le = xx"
+pcsc_stop
+pcsc_make_card --short-read 6Cxx
+pcsc_start
+probe_start q "$PCSC_READER"
+expect q poll 'poll: CKR_OK readers=1'$'\n'"reader 0 gone=0 present=1 insertions=1 atr=3B"*
+expect q "connect 0" 'connect: CKR_OK'$'\n'
+expect q "select-aid $AID" 'select-aid: CKR_OK sw=9000'$'\n'
+expect q "read-ef 5031 4096" "read-ef: CKR_OK sw=9000 len=$((${#ODF_HEX} / 2)) data=$ODF_HEX"$'\n'
+# 200 bytes asked of the smaller ODF: the card says 6Cxx (xx its size),
+# apdu.c sends the READ BINARY again with Le = xx and gets it all.
+ODF_LEN=$((${#ODF_HEX} / 2))
+[ "$ODF_LEN" -lt 200 ] || fail "the ODF is $ODF_LEN bytes: this step needs fewer than 200"
+expect q "read-binary 0 200" "read-binary: CKR_OK sw=9000 len=$ODF_LEN data=$ODF_HEX"$'\n'
+trace_has "C: 00B00000C8" "R: 6C$(hex2 "$ODF_LEN")" "C: 00B00000$(hex2 "$ODF_LEN")" "R: ${ODF_HEX}9000" ||
+    fail "the card did not answer 6C$(hex2 "$ODF_LEN") then the ODF to the re-sent READ BINARY" \
+        "$(tail -6 "$PCSC_TRACE" | indent)"
+probe_stop q
 
 step "the trace names commands and status words, never a PIN"
 PIN_HEX=$(printf '%s' "$PCSC_PIN" | od -An -tx1 | tr -d ' \n' | tr a-f A-F)
