@@ -20,7 +20,9 @@
 #  - pcscd stopped and restarted: readers gone, then back at their index;
 #  - pcscd killed (SIGKILL) under a connected card in a transaction: every
 #    call returns, the card is CKR_DEVICE_REMOVED, the readers gone; a new
-#    pcscd brings them back;
+#    pcscd brings them back; the module's C_WaitForSlotEvent (blocking,
+#    tests/integration/p11-event-driver) returns the card's slot when pcscd
+#    is killed, and again when it is back;
 #  - a card answering 6Cxx to a too-long Le (T=0 style, make-card.py
 #    --short-read 6Cxx): the command re-sent with the right Le.
 set -euo pipefail
@@ -31,6 +33,7 @@ PROBE=$DMSC_BUILDDIR/tests/pcsc/pcsc-probe
 [ -x "$PROBE" ] || fail "pcsc-probe not found at $PROBE (make check builds it)"
 AID=A000000063504B43532D3135
 
+check_module
 setup_store
 pcsc_need
 pcsc_make_card
@@ -285,6 +288,30 @@ probe p poll
 expect p "connect $IDX" 'connect: CKR_OK'$'\n'
 expect p "select-aid $AID" 'select-aid: CKR_OK sw=9000'$'\n'
 probe_stop p
+
+step "the module: C_WaitForSlotEvent without CKF_DONT_BLOCK returns when pcscd is killed (the token gone)"
+# tests/integration/p11-event-driver through lib.sh's drv_*: the module
+# with the PC/SC backend alone; the card's reader is slot base + IDX.
+DRIVER=${P11_EVENT_DRIVER:-$DMSC_BUILDDIR/tests/integration/p11-event-driver}
+[ -x "$DRIVER" ] || fail "p11-event-driver not found at $DRIVER (make check builds it)"
+CARD_SLOT=$(printf '0x%x' $((0x10000 + IDX)))
+DMSC_BACKENDS=pcsc drv_start ev
+for _ in 1 2 3 4; do
+    drv ev poll
+    [ "$DRV_OUT" = CKR_NO_EVENT ] && break
+done
+[ "$DRV_OUT" = CKR_NO_EVENT ] || fail "events keep coming with nothing happening: $DRV_OUT"
+drv_expect ev wait blocking
+pcsc_crash
+# The blocked call's answer (read -t: bounded).
+IFS= read -r -t "$P11_TIMEOUT" -u "$DRV_R_ev" DRV_OUT ||
+    fail "C_WaitForSlotEvent did not return after pcscd was killed" "$(indent <"$TEST_TMP/drv-ev.err")"
+[ "$DRV_OUT" = "event $CARD_SLOT" ] || fail "the blocked waiter said '$DRV_OUT', not 'event $CARD_SLOT'"
+drv_expect ev poll CKR_NO_EVENT
+pcsc_start
+drv_expect ev poll "event $CARD_SLOT"
+drv_expect ev poll CKR_NO_EVENT
+drv_stop ev
 
 step "a card answering 6Cxx to a too-long Le: re-sent once with Le = xx"
 pcsc_stop
