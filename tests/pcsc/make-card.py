@@ -7,7 +7,7 @@ Usage:
                [--pin 1234] [--puk 12345678] [--iccid DIGITS] [--label DM]
                [--spares 3] [--spare-size 2048] [--dodf-size 2048]
                [--short-read 6282|6Cxx] [--private-mo NODEPATH=FILE ...]
-               [--relative-paths] [--bad-ranges] [--pack-mos]
+               [--relative-paths] [--bad-ranges] [--pack-mos] [--pin-tries 3]
                [--ec-key EC.pem [--ecdsa-sig der|raw|raw-r30]]
 
 The card: MF 3F00 with EF(DIR) 2F00 naming the PKCS#15 application (AID
@@ -49,6 +49,7 @@ Options for the backend's robustness tests:
                     id and size for each data EF (bootstrap, MOs, spares),
                     other bytes: a read from the wrong DF gets wrong bytes,
                     not an error
+  --pin-tries       the user PIN's retry counter: its maximum and tries left
   --bad-ranges      a 32832-byte EF 4BFE and two DODF entries into it whose
                     bytes lie past the offset 32767 READ BINARY reaches:
                     "./BadIndex" (index 32768, length 16) and "./BadRange"
@@ -443,8 +444,8 @@ def build(args):
     return {
         "format": IMAGE_FORMAT,
         "files": image_files,
-        "pins": {"1": {"value": pin_block(args.pin, 8, "--pin").hex().upper(), "max_tries": 3,
-                       "tries_left": 3, "unblocked_by": "2"},
+        "pins": {"1": {"value": pin_block(args.pin, 8, "--pin").hex().upper(), "max_tries": args.pin_tries,
+                       "tries_left": args.pin_tries, "unblocked_by": "2"},
                  "2": {"value": pin_block(args.puk, 8, "--puk").hex().upper(), "max_tries": 10,
                        "tries_left": 10}},
         "keys": card_keys,
@@ -476,6 +477,8 @@ def main():
                     help="NODEPATH=FILE: an MO flagged private")
     ap.add_argument("--relative-paths", action="store_true",
                     help="paths relative to the application DF, decoy EFs in the MF")
+    ap.add_argument("--pin-tries", type=int, choices=range(1, 16), default=3,
+                    help="the user PIN's retry counter (maximum and tries left), 1 to 15")
     ap.add_argument("--bad-ranges", action="store_true",
                     help="two DODF entries naming bytes past READ BINARY's offsets")
     ap.add_argument("--pack-mos", action="store_true",

@@ -96,4 +96,22 @@ expect_fail CKR_PIN_INCORRECT "a wrong PIN of a right length (the check above ca
 pcsc_card_remove
 [ "$(pcsc_image_pin_tries 1)" = 2 ] || fail "a wrong PIN was not counted ($(pcsc_image_pin_tries 1) left)"
 
+step "another card in the reader: its PIN's tries are not judged by the last card's maximum"
+# CKF_USER_PIN_COUNT_LOW (0x10000): fewer tries left than the most seen.
+pcsc_make_card --pin-tries 10
+pcsc_card_insert
+drv_start cards
+drv_expect cards init ok
+drv_expect cards "tokeninfo 0" "ok 0x* DM"
+flags=${DRV_OUT#ok }
+(( (${flags%% *} & 0x10000) == 0 )) || fail "a card with all 10 tries shows the count low ($DRV_OUT)"
+pcsc_card_remove
+pcsc_make_card
+pcsc_card_insert
+drv_expect cards "tokeninfo 0" "ok 0x* DM"
+flags=${DRV_OUT#ok }
+(( (${flags%% *} & 0x10000) == 0 )) || fail "a card with all its 3 tries shows the count low after a 10-try card ($DRV_OUT)"
+drv_stop cards
+[ "$(pcsc_image_pin_tries 1)" = 3 ] || fail "the second card has not its 3 tries ($(pcsc_image_pin_tries 1))"
+
 say "ok"

@@ -312,6 +312,9 @@ CK_RV pcsc_card_probe(dmsc_btoken *t, const dmsc_reader_state *rs)
         pcsc_card_drop(t);
     t->insertion = rs->insertions;
     t->resets = 0;
+    /* Another card (or the same one again): the most tries seen were the
+     * last card's, and its maximum may be larger than this one's. */
+    t->user_tries_max = t->so_tries_max = -1;
     t->probed = false;
     t->has_app = false;
     CK_RV rv = dmsc_card_connect(t->be->pcsc, t->index, &t->card);

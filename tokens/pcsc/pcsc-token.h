@@ -72,7 +72,7 @@ struct dmsc_btoken {
     bool user_in, so_in;
     uint8_t puk[64];         /* the verified PUK, formatted, for C_InitPIN in an SO session */
     size_t puk_len;
-    int user_tries_max, so_tries_max; /* the most tries seen (the card does not say its maximum) */
+    int user_tries_max, so_tries_max; /* the most tries seen since the insertion (a card does not say its maximum) */
     /* What the module's cache holds. */
     uint64_t gen, seen_gen;
     uint64_t seen_presence;
