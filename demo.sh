@@ -106,7 +106,11 @@ approve --message fumo-exec.xml --signature fumo-exec.sig firmware.bin
 
 step "The package changed in one byte on the way: rejected (exit status 1), with the reason."
 cp firmware.bin firmware-tampered.bin
-printf 'X' | dd of=firmware-tampered.bin bs=1 seek=1000 conv=notrunc 2>/dev/null
+# Flip every bit of byte 1000 (a fixed value would be the random one there
+# once in 256 runs).
+byte=$(od -An -tu1 -j1000 -N1 firmware.bin | tr -d ' ')
+printf "$(printf '\\%03o' $((byte ^ 255)))" | dd of=firmware-tampered.bin bs=1 seek=1000 conv=notrunc 2>/dev/null
+cmp -s firmware.bin firmware-tampered.bin && { echo "error: the tampered copy is the same as the package" >&2; exit 1; }
 rc=0
 approve --message fumo-exec.xml --signature fumo-exec.sig firmware-tampered.bin || rc=$?
 echo "    exit status $rc"

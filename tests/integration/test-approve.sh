@@ -49,9 +49,14 @@ card "$DMSC_STORE" "$T/ma.der" trusted || fail "cannot put the trust anchor on t
 head -c 3000000 /dev/urandom >"$T/fw.bin"
 DIGEST=$(openssl dgst -sha256 -r "$T/fw.bin" | cut -d' ' -f1)
 fumo_message "$T/fumo.xml" "$DIGEST"
-# The same package changed in one byte.
+# The same package changed in one byte: that byte's bits all flipped (a
+# fixed new value would equal the random old one once in 256 runs, and the
+# "changed" package would then be the signed one).
 cp "$T/fw.bin" "$T/fw-changed.bin"
-printf '\x5a' | dd of="$T/fw-changed.bin" bs=1 seek=1234567 conv=notrunc status=none
+OLD_BYTE=$(od -An -tu1 -j1234567 -N1 "$T/fw.bin" | tr -d ' ')
+printf "$(printf '\\%03o' $((OLD_BYTE ^ 255)))" |
+    dd of="$T/fw-changed.bin" bs=1 seek=1234567 conv=notrunc status=none
+cmp -s "$T/fw.bin" "$T/fw-changed.bin" && fail "the changed package is the same as the package"
 
 # run ARGS...: dmsc; stdout in $T/out, stderr in $T/err, status in RC.
 RC=0
