@@ -7,7 +7,7 @@ Usage:
                [--pin 1234] [--puk 12345678] [--iccid DIGITS] [--label DM]
                [--spares 3] [--spare-size 2048] [--dodf-size 2048]
                [--short-read 6282|6Cxx] [--private-mo NODEPATH=FILE ...]
-               [--relative-paths] [--bad-ranges] [--pack-mos] [--pin-tries 3]
+               [--relative-paths] [--bad-ranges] [--big-ef] [--pack-mos] [--pin-tries 3]
                [--ec-key EC.pem [--ecdsa-sig der|raw|raw-r30]]
 
 The card: MF 3F00 with EF(DIR) 2F00 naming the PKCS#15 application (AID
@@ -54,6 +54,9 @@ Options for the backend's robustness tests:
                     bytes lie past the offset 32767 READ BINARY reaches:
                     "./BadIndex" (index 32768, length 16) and "./BadRange"
                     (index 32512, length 288)
+  --big-ef          a 40000-byte EF 4BFD and a DODF entry "./BigEF" naming
+                    it whole (a path without index/length): READ BINARY's
+                    offsets (0..32767) cannot reach all of it
 The keys never leave the card image (no EF holds them); VERIFY, UPDATE
 BINARY and PSO follow dmcard.py's rules. --ecdsa-sig is the form of the EC
 key's signatures (dmcard.py): DER ECDSA-Sig-Value, raw r || s, or raw with
@@ -414,6 +417,12 @@ def build(args):
                 "classAttributes": {"applicationName": "OMA-DM:MO"},
                 "typeAttributes": {"path": fpath("4BFE"), "index": index, "length": length}}).dump()
         add("4BFE", bytes(range(256)) * 128 + b"\x00" * 64)
+    if args.big_ef:
+        dodf += OpaqueDataObject({
+            "commonObjectAttributes": dict(mo_common, label="./BigEF"),
+            "classAttributes": {"applicationName": "OMA-DM:MO"},
+            "typeAttributes": {"path": fpath("4BFD")}}).dump()
+        add("4BFD", bytes(range(256)) * 156 + b"\x00" * 64)
     add("4406", padded(dodf, args.dodf_size, "the DODF"))
 
     odf = b"".join(OdfEntry(name=k, value={"path": fpath(v)}).dump() for k, v in (
@@ -481,6 +490,8 @@ def main():
                     help="the user PIN's retry counter (maximum and tries left), 1 to 15")
     ap.add_argument("--bad-ranges", action="store_true",
                     help="two DODF entries naming bytes past READ BINARY's offsets")
+    ap.add_argument("--big-ef", action="store_true",
+                    help="a DODF entry naming a whole 40000-byte EF (past READ BINARY's offsets)")
     ap.add_argument("--pack-mos", action="store_true",
                     help="all MO values in one EF (4B02), each DODF entry with its index/length")
     ap.add_argument("--ec-key", help="an EC P-256 private key for the card (PEM/DER PKCS#8 or SEC1): "

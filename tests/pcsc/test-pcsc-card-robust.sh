@@ -10,6 +10,9 @@
 #    (--bad-ranges: index 32768, and index+length past 32767): only those
 #    objects are left out (a debug line names them), the token and its
 #    other objects stay usable
+#  - a DODF entry naming a whole EF of 40000 bytes (--big-ef: no
+#    index/length), more than READ BINARY's offsets reach: only that
+#    object is left out, as above, not the whole token
 #  - PINs shorter than the AODF's minLength, longer than its maxLength or
 #    than 64 bytes: C_Login answers CKR_PIN_LEN_RANGE and sends no VERIFY,
 #    so the card's retry counters (read back from the card's memory) stay
@@ -40,11 +43,11 @@ PRIVATE_MO=$TEST_TMP/private.xml
 cat >"$PRIVATE_MO" <<'EOF'
 <MgmtTree xmlns="syncml:dmddf1.2"><VerDTD>1.2</VerDTD><Node><NodeName>Private</NodeName><Value>the private MO's own bytes</Value></Node></MgmtTree>
 EOF
-pcsc_make_card --relative-paths --bad-ranges --private-mo "./Private=$PRIVATE_MO"
+pcsc_make_card --relative-paths --bad-ranges --big-ef --private-mo "./Private=$PRIVATE_MO"
 pcsc_start
 
-step "entries naming bytes past READ BINARY's offsets leave out only their objects"
-DMSC_DEBUG=card p11_ok "list objects of a card with two bad DODF entries" --slot "$SLOT" -O
+step "entries naming bytes past READ BINARY's offsets (a range, or a whole EF) leave out only their objects"
+DMSC_DEBUG=card p11_ok "list objects of a card with three bad DODF entries" --slot "$SLOT" -O
 out_has "label:          './DMAcc/OperatorX'" "the good MO"
 out_has "label:          './FUMO'" "the good MO"
 out_has "application:    'OMA-DM:BOOTSTRAP'" "the bootstrap"
@@ -52,11 +55,15 @@ out_lacks "label:          './BadIndex'" "the entry at index 32768"
 out_lacks "label:          './BadRange'" "the entry reaching past offset 32767"
 out_has "object './BadIndex' is left out: its path names bytes 32768..32784" "the debug line naming it"
 out_has "object './BadRange' is left out: its path names bytes 32512..32800" "the debug line naming it"
+out_lacks "label:          './BigEF'" "the entry naming a whole 40000-byte EF"
+out_has "EF of 40000 bytes: READ BINARY reaches only the first 32768" "the debug line giving its size"
+out_has "object './BigEF' is left out: its value is larger than 32768 bytes" "the debug line naming it"
 RC=0
 OUT=$(timeout -k 5 "$P11_TIMEOUT" "$DMSC" --module "$DMSC_MODULE" --token "$TOKEN" mo ls 2>&1 </dev/null) || RC=$?
 [ "$RC" -eq 0 ] || fail "dmsc mo ls exited $RC" "$(indent <<<"$OUT")"
 out_has "./FUMO" "dmsc mo ls"
 out_lacks "./Bad" "dmsc mo ls"
+out_lacks "./BigEF" "dmsc mo ls"
 
 step "another application selects the MF between two commands: the module's reads stay in the application"
 drv_start one

@@ -209,6 +209,14 @@ CK_RV dmsc_iso_read_ef(dmsc_card *c, const uint8_t *path, size_t path_len, size_
         dmsc_debug(DMSC_DEBUG_CARD, "EF of %zu bytes: more than the %zu accepted", size, max);
         return CKR_DEVICE_MEMORY;
     }
+    /* Bytes past offset 0x7FFF cannot be named in P1-P2: such an EF
+     * cannot be read whole. Too big for us, as above (the caller leaves
+     * out what it holds), not a device error; nothing is read. */
+    if (size > MAX_OFFSET + 1) {
+        dmsc_debug(DMSC_DEBUG_CARD, "EF of %zu bytes: READ BINARY reaches only the first %d", size,
+                   MAX_OFFSET + 1);
+        return CKR_DEVICE_MEMORY;
+    }
     /* Known size: read it; unknown: read until the card says end of file
      * (6B00 offset beyond, 6282 short read, or no data), then one byte
      * past max tells an EF too big from one of exactly max bytes. The
@@ -224,8 +232,11 @@ CK_RV dmsc_iso_read_ef(dmsc_card *c, const uint8_t *path, size_t path_len, size_
         if (probe)
             chunk = 1;
         if (off > MAX_OFFSET) {
-            dmsc_debug(DMSC_DEBUG_CARD, "EF larger than READ BINARY reaches (offset %d)", MAX_OFFSET);
-            rv = probe ? CKR_DEVICE_MEMORY : CKR_DEVICE_ERROR;
+            /* Unknown size and data up to the last offset P1-P2 names:
+             * the rest (if any) cannot be read, so the EF is too big. */
+            dmsc_debug(DMSC_DEBUG_CARD, "EF of at least %zu bytes: READ BINARY reaches only the first %d", off,
+                       MAX_OFFSET + 1);
+            rv = CKR_DEVICE_MEMORY;
             break;
         }
         if (!reserve(&buf, &cap, off, chunk)) {

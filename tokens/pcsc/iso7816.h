@@ -25,8 +25,9 @@ bool dmsc_iso_binary_reaches(size_t offset, size_t len);
 /* READ BINARY at offset, up to len bytes (<= 256) of the current EF. */
 CK_RV dmsc_iso_read_binary(dmsc_card *c, size_t offset, size_t len, uint8_t *out, size_t *got, uint16_t *sw);
 /* Select path and read the whole EF (its FCP size, else until the card
- * says end of file), at most max bytes (more: CKR_DEVICE_MEMORY). *out
- * is malloc'd. */
+ * says end of file), at most max bytes. An EF larger than max, or than
+ * the DMSC_ISO_MAX_OFFSET + 1 bytes READ BINARY reaches, is
+ * CKR_DEVICE_MEMORY (traced). *out is malloc'd. */
 CK_RV dmsc_iso_read_ef(dmsc_card *c, const uint8_t *path, size_t path_len, size_t max, uint8_t **out,
                        size_t *len, uint16_t *sw);
 /* READ RECORD number rec (1-based) of the current linear EF. */

@@ -70,7 +70,7 @@ static bool read_only(const dmsc_btoken *t)
 static CK_RV data_attrs(dmsc_btoken *t, const pcsc_obj *o, dmsc_attrs *out)
 {
     const dmsc_p15_data *d = &t->model->objs.data[o->index];
-    if (pcsc_data_is_spare(d) || !o->value_read || (d->c.private_obj && !t->user_in) ||
+    if (pcsc_data_is_spare(d) || !o->value_read || (d->c.private_obj && !t->user_in) || o->left_out ||
         !pcsc_path_reachable(&d->c.path)) /* a bad entry: left out (p15-card.c) */
         return CKR_FUNCTION_REJECTED;
     static const CK_OBJECT_CLASS klass = CKO_DATA;

@@ -614,6 +614,7 @@ CK_RV pcsc_read_values(dmsc_btoken *t)
                        "offset %u READ BINARY reaches", c->label ? c->label : "", (unsigned long)c->path.index,
                        (unsigned long)c->path.index + c->path.length, DMSC_ISO_MAX_OFFSET);
             o->value_read = true;
+            o->left_out = true;
             continue;
         }
         uint16_t sw = 0;
@@ -621,9 +622,15 @@ CK_RV pcsc_read_values(dmsc_btoken *t)
         size_t len = 0;
         CK_RV rv = pcsc_read_path(t, &c->path, PCSC_MAX_VALUE, &v, &len, &sw);
         if (rv == CKR_DEVICE_MEMORY) {
-            dmsc_debug(PCSC_DEBUG, "pcsc: object '%s' is larger than %u bytes: left out",
-                       c->label ? c->label : "", PCSC_MAX_VALUE);
+            /* Bigger than we accept, or than READ BINARY's 15-bit offsets
+             * reach (an EF of 32769..65536 bytes): either way one object
+             * is left out, not the token. The line before gives the size. */
+            unsigned most = PCSC_MAX_VALUE < DMSC_ISO_MAX_OFFSET + 1u ? PCSC_MAX_VALUE : DMSC_ISO_MAX_OFFSET + 1u;
+            dmsc_debug(PCSC_DEBUG, "pcsc: object '%s' is left out: its value is larger than %u bytes, the most "
+                       "that is read (READ BINARY's offsets end at %u)", c->label ? c->label : "", most,
+                       DMSC_ISO_MAX_OFFSET);
             o->value_read = true;
+            o->left_out = true;
             continue;
         }
         if (rv != CKR_OK)

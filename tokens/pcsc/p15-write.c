@@ -549,6 +549,7 @@ static void set_value(pcsc_obj *o, unsigned char *v, size_t len)
     o->value = v;
     o->value_len = len;
     o->value_read = true;
+    o->left_out = false; /* what was just written is what it holds */
 }
 
 /*

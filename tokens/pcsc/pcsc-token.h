@@ -39,6 +39,7 @@ typedef struct {
     unsigned char *value;    /* the EF's bytes (data, certificate, public key) */
     size_t value_len;
     bool value_read;
+    bool left_out;           /* its value cannot be read whole (too big, past READ BINARY's offsets): not shown */
 } pcsc_obj;
 
 /* The card's PKCS#15 application as read at insertion. */

@@ -551,6 +551,25 @@ START_TEST(read_ef_bounded)
 }
 END_TEST
 
+START_TEST(read_ef_past_offsets)
+{
+    /* The FCP says 40000 bytes, 65536 accepted: READ BINARY cannot name
+     * offsets past 0x7FFF, so the EF is too big to read (the caller leaves
+     * its object out), not a device error; nothing is read. */
+    static const uint8_t path[] = { 0x50, 0x31 };
+    SCRIPT(s, { 0, "620480029C409000" });
+    dmsc_card *c = card_over(&s);
+    uint8_t *data = (uint8_t *)"x";
+    size_t len = 5;
+    uint16_t sw;
+    ck_assert_int_eq(dmsc_iso_read_ef(c, path, sizeof(path), 65536, &data, &len, &sw), CKR_DEVICE_MEMORY);
+    ck_assert_ptr_null(data);
+    ck_assert_uint_eq(len, 0);
+    ck_assert_uint_eq(s.n_cmds, 1);
+    dmsc_card_disconnect(c);
+}
+END_TEST
+
 START_TEST(read_ef_refused)
 {
     static const uint8_t path[] = { 0x50, 0x31 };
@@ -677,6 +696,7 @@ static Suite *apdu_suite(void)
     tcase_add_test(iso, read_ef_known_size);
     tcase_add_test(iso, read_ef_until_end);
     tcase_add_test(iso, read_ef_bounded);
+    tcase_add_test(iso, read_ef_past_offsets);
     tcase_add_test(iso, read_ef_refused);
     tcase_add_test(iso, record_and_update);
     tcase_add_test(iso, pin_commands);
