@@ -23,6 +23,7 @@ The card is a JSON "image" (make-card.py writes it):
    "write_pin": "1",
    "short_read": "6282" | "6Cxx",   # READ BINARY past the end (see below)
    "ecdsa_sig": "der" | "raw" | "raw-r30",   # the form of an ECDSA answer
+   "pin_df": "5015",                 # optional: the PINs are this DF's (below)
    "tear": {"path": "5015/4406", "n": 2}}   # optional test hook, below
 An EC key signs the hash the host sends (PSO CDS data = the hash, 20 to 64
 bytes: SHA-1 .. SHA-512 sized) with ECDSA (python3-cryptography; no EC math
@@ -31,6 +32,12 @@ here). Real cards answer in one of two forms: the DER ECDSA-Sig-Value
 "raw-r30" is "raw" where the card signs again (a fresh random k each time)
 until r's first byte is 0x30, the first byte of a DER SEQUENCE: a valid
 signature a host must not take for DER (it happens once in 256 otherwise).
+With "pin_df" the PIN references are local to that DF (ISO 7816-4
+specific reference data, as on a UICC whose application PINs belong to
+the ADF): VERIFY, CHANGE REFERENCE DATA and RESET RETRY COUNTER answer
+6A88 (referenced data not found) unless that DF, or an EF in it, is the
+current file; another client's SELECT of the MF makes them unusable
+until the DF is selected again.
 Every command that changes what a card keeps (EF contents, retry
 counters, PINs) writes the image back at once, as a card's EEPROM would:
 killing the emulator at any moment leaves the state of the last APDU.
@@ -274,7 +281,12 @@ class DMCardOS(Iso7816OS):
             self.image = json.load(f)
         if self.image.get("format") != IMAGE_FORMAT:
             raise CardError("%s: not a %s image" % (image_path, IMAGE_FORMAT))
-        mf, self.efs = self._build_fs(self.image["files"])
+        mf, self.efs, dfs = self._build_fs(self.image["files"])
+        self.pin_df = None
+        if self.image.get("pin_df"):
+            self.pin_df = dfs.get(str(self.image["pin_df"]).upper().strip("/"))
+            if self.pin_df is None:
+                raise CardError("pin_df %r: no such DF in the image" % self.image["pin_df"])
         sec = self._build_security(self.image)
         self.trace = None
         # READ BINARY of more than is left: "6282" (the rest + 6282, T=1
@@ -288,9 +300,9 @@ class DMCardOS(Iso7816OS):
             0xB2: mf.readRecordPlain,
             0xC0: self.getResponse,
             0xD6: self.update_binary,
-            0x20: self._persisting(sec.verify),
-            0x24: self._persisting(sec.change_reference_data),
-            0x2C: self._persisting(sec.reset_retry_counter),
+            0x20: self._persisting(self._local_pins(sec.verify)),
+            0x24: self._persisting(self._local_pins(sec.change_reference_data)),
+            0x2C: self._persisting(self._local_pins(sec.reset_retry_counter)),
             0x22: sec.manage_security_environment,
             0x2A: sec.perform_security_operation,
         }
@@ -319,7 +331,7 @@ class DMCardOS(Iso7816OS):
                 ef = TransparentStructureEF(parent=parent, fid=fid, data=data)
                 parent.append(ef)
                 efs[path] = ef
-        return mf, efs
+        return mf, efs, dfs
 
     @staticmethod
     def _build_security(image):
@@ -371,6 +383,17 @@ class DMCardOS(Iso7816OS):
                 return handler(p1, p2, data)
             finally:
                 self.save()
+        return run
+
+    def _local_pins(self, handler):
+        """With "pin_df": PIN commands find the PINs only in that DF."""
+        def run(p1, p2, data):
+            if self.pin_df is not None:
+                cur = self.mf.current
+                df = cur if isinstance(cur, DF) else cur.parent
+                if df is not self.pin_df:
+                    raise SwError(SW["ERR_DATANOTFOUND"])  # 6A88, no try spent
+            return handler(p1, p2, data)
         return run
 
     # ---- commands ---------------------------------------------------------------

@@ -8,6 +8,7 @@ Usage:
                [--spares 3] [--spare-size 2048] [--dodf-size 2048]
                [--short-read 6282|6Cxx] [--private-mo NODEPATH=FILE ...]
                [--relative-paths] [--bad-ranges] [--big-ef] [--pack-mos] [--pin-tries 3]
+               [--local-pins app|df]
                [--ec-key EC.pem [--ecdsa-sig der|raw|raw-r30]]
 
 The card: MF 3F00 with EF(DIR) 2F00 naming the PKCS#15 application (AID
@@ -54,6 +55,11 @@ Options for the backend's robustness tests:
                     bytes lie past the offset 32767 READ BINARY reaches:
                     "./BadIndex" (index 32768, length 16) and "./BadRange"
                     (index 32512, length 288)
+  --local-pins      the PINs are local to a DF (dmcard.py's "pin_df": a PIN
+                    command answers 6A88 while another DF is current):
+                    "app" the application DF, the AODF giving no path; "df"
+                    a DF 5100 in the application DF, named by the AODF
+                    entries' PinAttributes path
   --big-ef          a 40000-byte EF 4BFD and a DODF entry "./BigEF" naming
                     it whole (a path without index/length): READ BINARY's
                     offsets (0..32767) cannot reach all of it
@@ -199,7 +205,8 @@ class PinAttributes(core.Sequence):
     _fields = [("pinFlags", PinFlags), ("pinType", PinType), ("minLength", core.Integer),
                ("storedLength", core.Integer), ("maxLength", core.Integer, OPT),
                ("pinReference", core.Integer, {"implicit": 0, "default": 0}),
-               ("padChar", core.OctetString, OPT)]
+               ("padChar", core.OctetString, OPT),
+               ("lastPinChange", core.GeneralizedTime, OPT), ("path", Path, OPT)]
 
 
 class CommonAuthenticationObjectAttributes(core.Sequence):
@@ -319,19 +326,27 @@ def build(args):
         ef[fid] = data
 
     # AODF
+    pin_path = {}
+    pin_df = None
+    if args.local_pins == "app":
+        pin_df = APP_DF
+    elif args.local_pins == "df":
+        pin_df = APP_DF + "/5100"
+        files.append((pin_df, None))
+        pin_path = {"path": {"path": fpath("5100")}}
     user = PinObject({
         "commonObjectAttributes": {"label": "User PIN", "flags": {"modifiable"}, "authId": b"\x02"},
         "classAttributes": {"authId": b"\x01"},
         "typeAttributes": {"pinFlags": {"local", "initialized", "needs-padding"},
                            "pinType": "ascii-numeric", "minLength": 4, "storedLength": 8,
-                           "maxLength": 8, "pinReference": 1, "padChar": b"\xff"}})
+                           "maxLength": 8, "pinReference": 1, "padChar": b"\xff", **pin_path}})
     puk = PinObject({
         "commonObjectAttributes": {"label": "PUK", "flags": {"modifiable"}},
         "classAttributes": {"authId": b"\x02"},
         "typeAttributes": {"pinFlags": {"local", "initialized", "needs-padding", "unblockingPin",
                                         "soPin"},
                            "pinType": "ascii-numeric", "minLength": 8, "storedLength": 8,
-                           "maxLength": 8, "pinReference": 2, "padChar": b"\xff"}})
+                           "maxLength": 8, "pinReference": 2, "padChar": b"\xff", **pin_path}})
     add("4401", user.dump() + puk.dump())
 
     # PrKDF, PuKDF, CDF, trusted CDF
@@ -441,8 +456,10 @@ def build(args):
                 files.append((fid_hex, (decoy * (len(ef[fid_hex]) // len(decoy) + 1))[:len(ef[fid_hex])]))
     image_files = []
     for path, data in files:
-        if data is None:
+        if data is None and path == APP_DF:
             image_files.append({"path": path, "aid": P15_AID.hex().upper()})
+        elif data is None:
+            image_files.append({"path": path, "type": "DF"})
         else:
             image_files.append({"path": path, "data": data.hex().upper()})
     for fid_hex in sorted(ef):
@@ -461,6 +478,7 @@ def build(args):
         "write_pin": "1",
         "short_read": args.short_read,
         "ecdsa_sig": args.ecdsa_sig,
+        "pin_df": pin_df,
     }
 
 
@@ -490,6 +508,9 @@ def main():
                     help="the user PIN's retry counter (maximum and tries left), 1 to 15")
     ap.add_argument("--bad-ranges", action="store_true",
                     help="two DODF entries naming bytes past READ BINARY's offsets")
+    ap.add_argument("--local-pins", choices=("app", "df"),
+                    help="PINs local to the application DF (app) or to a DF 5100 in it named by the "
+                         "AODF's PinAttributes path (df): unusable while another DF is current")
     ap.add_argument("--big-ef", action="store_true",
                     help="a DODF entry naming a whole 40000-byte EF (past READ BINARY's offsets)")
     ap.add_argument("--pack-mos", action="store_true",

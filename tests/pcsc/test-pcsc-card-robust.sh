@@ -13,6 +13,12 @@
 #  - a DODF entry naming a whole EF of 40000 bytes (--big-ef: no
 #    index/length), more than READ BINARY's offsets reach: only that
 #    object is left out, as above, not the whole token
+#  - PINs local to a DF (--local-pins: the card answers 6A88 to a PIN
+#    command while another DF is current), the application DF and a DF
+#    named by the AODF's PinAttributes path: with another client selecting
+#    the MF before each call, C_Login (right and wrong PIN, the wrong one
+#    counted by the card), the token's PIN flags, C_SetPIN, C_Logout, SO
+#    login and C_InitPIN all reach the PIN
 #  - PINs shorter than the AODF's minLength, longer than its maxLength or
 #    than 64 bytes: C_Login answers CKR_PIN_LEN_RANGE and sends no VERIFY,
 #    so the card's retry counters (read back from the card's memory) stay
@@ -43,8 +49,22 @@ PRIVATE_MO=$TEST_TMP/private.xml
 cat >"$PRIVATE_MO" <<'EOF'
 <MgmtTree xmlns="syncml:dmddf1.2"><VerDTD>1.2</VerDTD><Node><NodeName>Private</NodeName><Value>the private MO's own bytes</Value></Node></MgmtTree>
 EOF
-pcsc_make_card --relative-paths --bad-ranges --big-ef --private-mo "./Private=$PRIVATE_MO"
+pcsc_make_card --relative-paths --bad-ranges --big-ef --local-pins app --private-mo "./Private=$PRIVATE_MO"
 pcsc_start
+
+# Another PC/SC client (pcsc-probe) reads EF(DIR) in the MF, so the MF is
+# the card's current DF when the module's next command comes.
+other_selects_mf() {
+    printf 'poll\nconnect 0\nread-ef 3F002F00 1024\n' | "$PROBE" "$PCSC_READER" >"$TEST_TMP/other.out" 2>&1 ||
+        fail "pcsc-probe (the other application) failed" "$(indent <"$TEST_TMP/other.out")"
+    grep -q "^read-ef: CKR_OK sw=9000" "$TEST_TMP/other.out" ||
+        fail "the other application could not select EF(DIR) in the MF" "$(indent <"$TEST_TMP/other.out")"
+}
+
+# The card's answer (from its APDU trace) to the last command starting HEADER.
+last_answer_to() {
+    grep -A1 "^C: $1" "$PCSC_TRACE" | tail -1
+}
 
 step "entries naming bytes past READ BINARY's offsets (a range, or a whole EF) leave out only their objects"
 DMSC_DEBUG=card p11_ok "list objects of a card with three bad DODF entries" --slot "$SLOT" -O
@@ -70,10 +90,7 @@ drv_start one
 drv_expect one init ok
 drv_expect one "open DM" ok
 drv_expect one "find ./FUMO" "count 1"
-printf 'poll\nconnect 0\nread-ef 3F002F00 1024\n' | "$PROBE" "$PCSC_READER" >"$TEST_TMP/other.out" 2>&1 ||
-    fail "pcsc-probe (the other application) failed" "$(indent <"$TEST_TMP/other.out")"
-grep -q "^read-ef: CKR_OK sw=9000" "$TEST_TMP/other.out" ||
-    fail "the other application could not select EF(DIR) in the MF" "$(indent <"$TEST_TMP/other.out")"
+other_selects_mf
 # The login reads the private MO (relative path 4B04, a decoy 4B04 in the MF).
 drv_expect one "login $PCSC_PIN" ok
 drv_expect one "getattr ./Private value" "hex *"
@@ -82,6 +99,50 @@ want=$(xxd -p "$PRIVATE_MO" | tr -d '\n')
     fail "the private MO read after the other application's SELECT is not its bytes" \
         "got:  ${DRV_OUT#hex }" "want: $want"
 drv_stop one
+
+# pin_commands_after_mf NAME: every PIN command of the module, each after
+# another client selected the MF, on a card whose PINs are local to a DF.
+pin_commands_after_mf() {
+    local d=$1 flags
+    drv_start "$d"
+    drv_expect "$d" init ok
+    drv_expect "$d" "open DM" ok
+    other_selects_mf
+    drv_expect "$d" "login 9999" "err CKR_PIN_INCORRECT*"
+    [ "$(pcsc_image_pin_tries 1)" = 2 ] ||
+        fail "the wrong PIN was not counted by the card ($(pcsc_image_pin_tries 1) tries left)"
+    other_selects_mf
+    drv_expect "$d" flags "flags 0x*"
+    flags=${DRV_OUT#flags }
+    (( (flags & 0x10000) != 0 )) || fail "C_GetTokenInfo does not show the user PIN's count low ($DRV_OUT)"
+    other_selects_mf
+    drv_expect "$d" "login $PCSC_PIN" ok
+    [ "$(pcsc_image_pin_tries 1)" = 3 ] || fail "the right PIN did not restore the tries ($(pcsc_image_pin_tries 1))"
+    other_selects_mf
+    drv_expect "$d" "setpin $PCSC_PIN 5678" ok
+    other_selects_mf
+    drv_expect "$d" logout ok
+    [ "$(last_answer_to 0020FF01)" = "R: 9000" ] ||
+        fail "the logout VERIFY (P1 FF) did not reach the PIN: the card answered '$(last_answer_to 0020FF01)'"
+    other_selects_mf
+    drv_expect "$d" "login 5678" ok
+    other_selects_mf
+    drv_expect "$d" "setpin 5678 $PCSC_PIN" ok
+    drv_expect "$d" logout ok
+    other_selects_mf
+    drv_expect "$d" "sologin $PCSC_PUK" ok
+    other_selects_mf
+    drv_expect "$d" "initpin $PCSC_PIN" ok
+    [ "$(last_answer_to 002C0001)" = "R: 9000" ] ||
+        fail "RESET RETRY COUNTER did not reach the PIN: the card answered '$(last_answer_to 002C0001)'"
+    drv_expect "$d" logout ok
+    drv_stop "$d"
+    [ "$(pcsc_image_pin_tries 1)" = 3 ] || fail "the user PIN has not its 3 tries ($(pcsc_image_pin_tries 1))"
+    [ "$(pcsc_image_pin_tries 2)" = 10 ] || fail "the PUK has not its 10 tries ($(pcsc_image_pin_tries 2))"
+}
+
+step "PINs local to the application DF: each PIN command reaches them after another application selected the MF"
+pin_commands_after_mf app
 
 step "PINs outside the AODF's lengths: CKR_PIN_LEN_RANGE, no try spent"
 expect_fail CKR_PIN_LEN_RANGE "a 3-digit PIN (minLength 4)" --slot "$SLOT" --login --pin 123 -O
@@ -102,6 +163,12 @@ expect_fail CKR_PIN_INCORRECT "a wrong PIN of a right length (the check above ca
     --login --pin 9999 -O
 pcsc_card_remove
 [ "$(pcsc_image_pin_tries 1)" = 2 ] || fail "a wrong PIN was not counted ($(pcsc_image_pin_tries 1) left)"
+
+step "PINs local to a DF the AODF's PinAttributes path names: reached after another application selected the MF"
+pcsc_make_card --relative-paths --local-pins df
+pcsc_card_insert
+pin_commands_after_mf df
+pcsc_card_remove
 
 step "another card in the reader: its PIN's tries are not judged by the last card's maximum"
 # CKF_USER_PIN_COUNT_LOW (0x10000): fewer tries left than the most seen.

@@ -56,15 +56,53 @@ typedef struct {
     uint16_t sw;
 } pin_op;
 
+static bool same_path(const dmsc_p15_path *a, const dmsc_p15_path *b)
+{
+    return a->len == b->len && memcmp(a->path, b->path, a->len) == 0;
+}
+
+/* A PIN reference may be local to a DF (the application's, or the one
+ * the AODF's PinAttributes path names), and between two of our
+ * transactions another application may have made any DF current: the
+ * PIN's DF is selected first, in the PIN command's own transaction, so
+ * the command reaches that PIN (not another DF's, not "not found"). A
+ * DF that cannot be selected is CKR_DEVICE_ERROR (traced), never a
+ * status word taken for the PIN's. */
+static CK_RV select_pin_df(dmsc_btoken *t, const dmsc_p15_pin *p)
+{
+    uint16_t sw = 0;
+    CK_RV rv = pcsc_select_app(t, &sw);
+    if (rv == CKR_OK && sw != SW_OK) {
+        pcsc_trace_sw("selecting the PKCS#15 application for a PIN command", sw);
+        return CKR_DEVICE_ERROR;
+    }
+    if (rv != CKR_OK || p->c.path.len == 0 || (t->have_app_path && same_path(&p->c.path, &t->app_path)))
+        return rv;
+    size_t size;
+    rv = pcsc_select(t, &p->c.path, &size, &sw);
+    t->in_app = false; /* another DF is current now */
+    if (rv == CKR_OK && sw != SW_OK) {
+        pcsc_trace_sw("selecting the PIN's DF (the AODF's path)", sw);
+        return CKR_DEVICE_ERROR;
+    }
+    return rv;
+}
+
 static CK_RV op_verify(dmsc_btoken *t, void *ctx)
 {
     pin_op *op = ctx;
+    CK_RV rv = select_pin_df(t, op->pin);
+    if (rv != CKR_OK)
+        return rv;
     return dmsc_iso_verify(t->card, op->pin->ref, op->a, op->a_len, &op->sw);
 }
 
 static CK_RV op_change(dmsc_btoken *t, void *ctx)
 {
     pin_op *op = ctx;
+    CK_RV rv = select_pin_df(t, op->pin);
+    if (rv != CKR_OK)
+        return rv;
     return dmsc_iso_change_reference_data(t->card, op->pin->ref, op->a, op->a_len, op->b, op->b_len, &op->sw);
 }
 
@@ -73,6 +111,9 @@ static CK_RV op_reset_counter(dmsc_btoken *t, void *ctx)
     pin_op *op = ctx;
     if (!t->so_in)
         return CKR_USER_NOT_LOGGED_IN; /* a card reset ended the SO session (and wiped the PUK) */
+    CK_RV rv = select_pin_df(t, op->pin);
+    if (rv != CKR_OK)
+        return rv;
     return dmsc_iso_reset_retry_counter(t->card, op->pin->ref, op->a, op->a_len, op->b, op->b_len, &op->sw);
 }
 
@@ -216,6 +257,9 @@ static CK_RV op_unverify(dmsc_btoken *t, void *ctx)
     uint8_t out[2];
     size_t got = 0;
     uint16_t sw = 0;
+    CK_RV rv = select_pin_df(t, p);
+    if (rv != CKR_OK)
+        return rv;
     dmsc_apdu a = { .cla = 0x00, .ins = 0x20, .p1 = 0xFF, .p2 = p->ref };
     return dmsc_card_transmit(t->card, &a, out, sizeof(out), &got, &sw);
 }
