@@ -65,6 +65,7 @@ void pcsc_card_drop(dmsc_btoken *t)
     if (t->card != NULL)
         dmsc_card_disconnect(t->card);
     t->card = NULL;
+    t->card_drops++;
     pcsc_model_free(t->model);
     t->model = NULL;
     pcsc_forget_login(t);
@@ -214,12 +215,16 @@ CK_RV pcsc_card_failed(dmsc_btoken *t, CK_RV rv)
 static CK_RV run_in_transaction(dmsc_btoken *t, CK_RV (*fn)(dmsc_btoken *t, void *ctx), void *ctx)
 {
     dmsc_card *card = t->card;
+    uint64_t drops = t->card_drops;
     CK_RV rv = dmsc_card_begin(card);
     if (rv != CKR_OK)
         return rv;
     t->in_app = false;
     rv = fn(t, ctx);
-    if (t->card == card) /* not dropped (and freed) by fn */
+    /* fn may have dropped the card (freed it, and a new connection may
+     * even sit at the same address): a counter tells, never comparing
+     * a pointer that may be freed. */
+    if (t->card_drops == drops)
         dmsc_card_end(card);
     return rv;
 }

@@ -62,6 +62,7 @@ struct dmsc_btoken {
     pcsc_backend *be;
     size_t index;            /* the reader's index: slot DMSC_PCSC_SLOT_BASE + index */
     dmsc_card *card;         /* connected, or NULL */
+    uint64_t card_drops;     /* counts pcsc_card_drop: has card been freed (and maybe replaced) since? */
     uint64_t insertion;      /* the reader's insertion count the card belongs to */
     bool probed, has_app;    /* for that insertion: is the PKCS#15 application there */
     uint64_t resets;         /* card resets seen in this insertion */
