@@ -8,7 +8,7 @@ Usage:
                [--spares 3] [--spare-size 2048] [--dodf-size 2048]
                [--short-read 6282|6Cxx] [--private-mo NODEPATH=FILE ...]
                [--relative-paths] [--bad-ranges] [--big-ef] [--pack-mos] [--pin-tries 3]
-               [--local-pins app|df]
+               [--local-pins app|df] [--pin-max-len 8]
                [--ec-key EC.pem [--ecdsa-sig der|raw|raw-r30]]
 
 The card: MF 3F00 with EF(DIR) 2F00 naming the PKCS#15 application (AID
@@ -60,6 +60,8 @@ Options for the backend's robustness tests:
                     "app" the application DF, the AODF giving no path; "df"
                     a DF 5100 in the application DF, named by the AODF
                     entries' PinAttributes path
+  --pin-max-len     the user PIN's maxLength in the AODF (default 8; the PIN
+                    is still stored as 8 bytes)
   --big-ef          a 40000-byte EF 4BFD and a DODF entry "./BigEF" naming
                     it whole (a path without index/length): READ BINARY's
                     offsets (0..32767) cannot reach all of it
@@ -339,7 +341,8 @@ def build(args):
         "classAttributes": {"authId": b"\x01"},
         "typeAttributes": {"pinFlags": {"local", "initialized", "needs-padding"},
                            "pinType": "ascii-numeric", "minLength": 4, "storedLength": 8,
-                           "maxLength": 8, "pinReference": 1, "padChar": b"\xff", **pin_path}})
+                           "maxLength": args.pin_max_len, "pinReference": 1, "padChar": b"\xff",
+                           **pin_path}})
     puk = PinObject({
         "commonObjectAttributes": {"label": "PUK", "flags": {"modifiable"}},
         "classAttributes": {"authId": b"\x02"},
@@ -511,6 +514,8 @@ def main():
     ap.add_argument("--local-pins", choices=("app", "df"),
                     help="PINs local to the application DF (app) or to a DF 5100 in it named by the "
                          "AODF's PinAttributes path (df): unusable while another DF is current")
+    ap.add_argument("--pin-max-len", type=int, choices=range(4, 256), default=8, metavar="4..255",
+                    help="the user PIN's maxLength in the AODF (default 8)")
     ap.add_argument("--big-ef", action="store_true",
                     help="a DODF entry naming a whole 40000-byte EF (past READ BINARY's offsets)")
     ap.add_argument("--pack-mos", action="store_true",

@@ -22,7 +22,9 @@
 #  - PINs shorter than the AODF's minLength, longer than its maxLength or
 #    than 64 bytes: C_Login answers CKR_PIN_LEN_RANGE and sends no VERIFY,
 #    so the card's retry counters (read back from the card's memory) stay
-#    full
+#    full; with an AODF maxLength over 64 the token info says 64 and a
+#    65-digit PIN is still CKR_PIN_LEN_RANGE without a VERIFY (the
+#    module's own 64-byte bound, not the AODF's)
 set -euo pipefail
 
 . "${DMSC_SRCDIR:-.}/tests/integration/lib.sh"
@@ -169,6 +171,17 @@ pcsc_make_card --relative-paths --local-pins df
 pcsc_card_insert
 pin_commands_after_mf df
 pcsc_card_remove
+
+step "an AODF maxLength over 64: the token says 64, a 65-digit PIN is CKR_PIN_LEN_RANGE, no try spent"
+pcsc_make_card --pin-max-len 100
+pcsc_card_insert
+p11_ok "list slots" -L
+grep -qE "pin min/max +: 4/64\$" <<<"$OUT" ||
+    fail "the token does not give 64 as the PIN's maximum (the AODF says 100)" "$(indent <<<"$OUT")"
+expect_fail CKR_PIN_LEN_RANGE "a 65-digit PIN (the AODF's maxLength 100)" --slot "$SLOT" --login \
+    --pin "$(printf '1%.0s' $(seq 65))" -O
+pcsc_card_remove
+[ "$(pcsc_image_pin_tries 1)" = 3 ] || fail "the card counted a try of the user PIN ($(pcsc_image_pin_tries 1) left)"
 
 step "another card in the reader: its PIN's tries are not judged by the last card's maximum"
 # CKF_USER_PIN_COUNT_LOW (0x10000): fewer tries left than the most seen.

@@ -192,6 +192,8 @@ static CK_RV pcsc_token_info_inlock(dmsc_btoken *t, CK_TOKEN_INFO *info)
         info->flags |= CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED;
         info->ulMinPinLen = user->min_len;
         info->ulMaxPinLen = user->max_len ? user->max_len : user->stored_len ? user->stored_len : 8;
+        if (info->ulMaxPinLen > PCSC_MAX_PIN) /* a longer PIN is refused (CKR_PIN_LEN_RANGE) */
+            info->ulMaxPinLen = PCSC_MAX_PIN;
         /* A UICC PIN has 3 tries, a PUK 10; the card says only how many are left. */
         int tries = pcsc_pin_tries(t, user);
         if (t->model == NULL)

@@ -187,7 +187,7 @@ static CK_RV pin_status(dmsc_btoken *t, const dmsc_p15_pin *pin, const char *wha
  * the card, so no try is spent on it. */
 static bool pin_len_ok(const dmsc_p15_pin *p, CK_ULONG len)
 {
-    return len <= 64 && len >= p->min_len && (p->max_len == 0 || len <= p->max_len);
+    return len <= PCSC_MAX_PIN && len >= p->min_len && (p->max_len == 0 || len <= p->max_len);
 }
 
 static CK_RV op_read_values(dmsc_btoken *t, void *ctx)
@@ -220,7 +220,7 @@ CK_RV pcsc_login(dmsc_btoken *t, CK_USER_TYPE user, const CK_UTF8CHAR *pin, CK_U
     size_t f_len = 0;
     if (!pin_len_ok(p, len)) {
         dmsc_debug(DMSC_DEBUG_PIN, "pcsc: a PIN of %lu characters: the AODF allows %zu to %zu", (unsigned long)len,
-                   p->min_len, p->max_len ? p->max_len : (size_t)64);
+                   p->min_len, p->max_len && p->max_len < PCSC_MAX_PIN ? p->max_len : (size_t)PCSC_MAX_PIN);
         return CKR_PIN_LEN_RANGE;
     }
     if (dmsc_p15_pin_format(p, pin, len, f, &f_len) != 0)

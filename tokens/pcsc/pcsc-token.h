@@ -28,6 +28,9 @@
 #define PCSC_MAX_DF (16u * 1024)      /* ODF, TokenInfo, a directory file */
 #define PCSC_MAX_VALUE (64u * 1024)   /* a data object, certificate or public key */
 #define PCSC_MAX_DIR 1024             /* EF(DIR) */
+/* The longest PIN the module takes (dmsc_p15_pin_format's block): a
+ * longer one is refused whatever the AODF's maxLength says. */
+#define PCSC_MAX_PIN 64
 
 typedef enum { PCSC_OBJ_DATA, PCSC_OBJ_CERT, PCSC_OBJ_PUBKEY, PCSC_OBJ_PRKEY } pcsc_obj_kind;
 
