@@ -64,7 +64,8 @@ Options for the backend's robustness tests:
                     is still stored as 8 bytes)
   --big-ef          a 40000-byte EF 4BFD and a DODF entry "./BigEF" naming
                     it whole (a path without index/length): READ BINARY's
-                    offsets (0..32767) cannot reach all of it
+                    offsets (0..32767) cannot reach all of it; and an entry
+                    "./NoEF" naming an EF 4BFC the card does not have (6A82)
 The keys never leave the card image (no EF holds them); VERIFY, UPDATE
 BINARY and PSO follow dmcard.py's rules. --ecdsa-sig is the form of the EC
 key's signatures (dmcard.py): DER ECDSA-Sig-Value, raw r || s, or raw with
@@ -441,6 +442,11 @@ def build(args):
             "classAttributes": {"applicationName": "OMA-DM:MO"},
             "typeAttributes": {"path": fpath("4BFD")}}).dump()
         add("4BFD", bytes(range(256)) * 156 + b"\x00" * 64)
+        # And one whose EF is not on the card: SELECT answers 6A82.
+        dodf += OpaqueDataObject({
+            "commonObjectAttributes": dict(mo_common, label="./NoEF"),
+            "classAttributes": {"applicationName": "OMA-DM:MO"},
+            "typeAttributes": {"path": fpath("4BFC")}}).dump()
     add("4406", padded(dodf, args.dodf_size, "the DODF"))
 
     odf = b"".join(OdfEntry(name=k, value={"path": fpath(v)}).dump() for k, v in (

@@ -12,7 +12,8 @@
 #    other objects stay usable
 #  - a DODF entry naming a whole EF of 40000 bytes (--big-ef: no
 #    index/length), more than READ BINARY's offsets reach: only that
-#    object is left out, as above, not the whole token
+#    object is left out, as above, not the whole token; so is one naming
+#    an EF the card does not have (6A82): not listed with an empty value
 #  - PINs local to a DF (--local-pins: the card answers 6A88 to a PIN
 #    command while another DF is current), the application DF and a DF
 #    named by the AODF's PinAttributes path: with another client selecting
@@ -80,12 +81,15 @@ out_has "object './BadRange' is left out: its path names bytes 32512..32800" "th
 out_lacks "label:          './BigEF'" "the entry naming a whole 40000-byte EF"
 out_has "EF of 40000 bytes: READ BINARY reaches only the first 32768" "the debug line giving its size"
 out_has "object './BigEF' is left out: its value is larger than 32768 bytes" "the debug line naming it"
+out_lacks "label:          './NoEF'" "the entry naming an EF the card does not have"
+out_has "reading object './NoEF' (left out): the card answered 6A82" "the debug line naming it"
 RC=0
 OUT=$(timeout -k 5 "$P11_TIMEOUT" "$DMSC" --module "$DMSC_MODULE" --token "$TOKEN" mo ls 2>&1 </dev/null) || RC=$?
 [ "$RC" -eq 0 ] || fail "dmsc mo ls exited $RC" "$(indent <<<"$OUT")"
 out_has "./FUMO" "dmsc mo ls"
 out_lacks "./Bad" "dmsc mo ls"
 out_lacks "./BigEF" "dmsc mo ls"
+out_lacks "./NoEF" "dmsc mo ls"
 
 step "another application selects the MF between two commands: the module's reads stay in the application"
 drv_start one

@@ -644,9 +644,12 @@ CK_RV pcsc_read_values(dmsc_btoken *t)
             continue; /* its EF wants the PIN: read after login */
         o->value_read = true;
         if (sw != SW_OK) {
+            /* Refused (or not found): the object is left out rather than
+             * shown with an empty value an application would take as its. */
             char what[160];
-            snprintf(what, sizeof(what), "reading object '%s'", c->label ? c->label : "");
+            snprintf(what, sizeof(what), "reading object '%s' (left out)", c->label ? c->label : "");
             pcsc_trace_sw(what, sw);
+            o->left_out = true;
             continue;
         }
         o->value = v;
