@@ -83,10 +83,13 @@ void dmsc_events_stopped(void)
 
 void dmsc_events_forget_parent(void)
 {
-    /* The parent's baseline is left behind, not freed: its lock may be held. */
+    /* The parent's lock may be held by a thread that does not exist here:
+     * a new one. Its baseline is plain heap this process alone uses now
+     * (its only thread is this one): freed without that lock. */
     pthread_mutex_init(&ev.lock, NULL);
     ev.stopping = false;
     ev.waiters = 0;
+    free(ev.seen);
     ev.seen = NULL;
     ev.n_seen = 0;
     if (cond_ready)

@@ -32,6 +32,20 @@ static void forked_child(void)
     fork_generation++;
 }
 
+/*
+ * The parents' states a forked child left behind when it initialised
+ * again (dmsc_state_initialize): kept reachable on purpose, one per fork
+ * generation, and never freed, since freeing them would take their
+ * mutexes and close their SQLite connections (see there). Without this
+ * list the memory would look lost to a leak checker while it is held by
+ * design.
+ */
+typedef struct left_behind {
+    struct left_behind *next;
+    dmsc_state state;
+} left_behind;
+static left_behind *parents_states;
+
 static void register_atfork(void)
 {
     pthread_atfork(NULL, NULL, forked_child);
@@ -137,6 +151,12 @@ CK_RV dmsc_state_initialize(CK_VOID_PTR init_args)
          * connections must not be touched from this process (SQLite's
          * rule), nor its mutexes (they may be held by parent threads
          * that do not exist here): leave it all behind, start afresh. */
+        left_behind *keep = malloc(sizeof(*keep));
+        if (keep != NULL) {
+            memcpy(&keep->state, &dmsc_g, sizeof(dmsc_g));
+            keep->next = parents_states;
+            parents_states = keep;
+        }
         memset(&dmsc_g, 0, sizeof(dmsc_g));
         dmsc_events_forget_parent();
     }
