@@ -38,9 +38,9 @@ pcsc_need
 need_driver
 
 SLOT=$((0x10000))
-DMSC=${DMSC_BUILDDIR:-.}/dmsc
+DMSC=${DMSC_TOOL:-${DMSC_BUILDDIR:-.}/dmsc}
 [ -x "$DMSC" ] || fail "the dmsc tool was not built ($DMSC)"
-PROBE=${DMSC_BUILDDIR:-.}/tests/pcsc/pcsc-probe
+PROBE=${PCSC_PROBE:-${DMSC_BUILDDIR:-.}/tests/pcsc/pcsc-probe}
 [ -x "$PROBE" ] || fail "pcsc-probe not found at $PROBE (make check builds it)"
 TOKEN="pkcs11:serial=${PCSC_ICCID: -16}"
 

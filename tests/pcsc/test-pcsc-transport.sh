@@ -29,7 +29,7 @@ set -euo pipefail
 . "$DMSC_SRCDIR/tests/integration/lib.sh"
 . "$DMSC_SRCDIR/tests/pcsc/pcsc-lib.sh"
 
-PROBE=$DMSC_BUILDDIR/tests/pcsc/pcsc-probe
+PROBE=${PCSC_PROBE:-$DMSC_BUILDDIR/tests/pcsc/pcsc-probe}
 [ -x "$PROBE" ] || fail "pcsc-probe not found at $PROBE (make check builds it)"
 AID=A000000063504B43532D3135
 

@@ -12,7 +12,7 @@
 # programs (the dmsc tool and the test drivers) through the variables the
 # tests read their path from (DMSC_TOOL, P11_DRIVER, P11_CRYPTO_DRIVER,
 # P11_DM_DRIVER, P11_DMSEC_DRIVER, P11_EVENT_DRIVER, P11_STRESS,
-# DMSEC_DRIVER). Each process writes its report to a file in a temporary
+# DMSEC_DRIVER, PCSC_PROBE). Each process writes its report to a file in a temporary
 # directory. Leak checking is off for the outside tools (their own leaks
 # at exit), on (definite leaks) for our programs. Prints
 # "valgrind: N passed, N failed, N processes with errors" and the reports
@@ -64,6 +64,7 @@ ours P11_DMSEC_DRIVER tests/integration/p11-dmsec-driver
 ours P11_EVENT_DRIVER tests/integration/p11-event-driver
 ours P11_STRESS tests/integration/p11-stress
 ours DMSEC_DRIVER dm-ext/dmsec-driver
+ours PCSC_PROBE tests/pcsc/pcsc-probe
 if [ $# -gt 0 ]; then
     tests="$*"
 else
