@@ -7,13 +7,15 @@
 #
 # Runs in the configured source tree (./scripts/bootstrap.sh first). The
 # tools that load the module (pkcs11-tool, p11tool, certtool, openssl,
-# p11-kit and the p11-kit-remote it starts) are started under
-# `valgrind --tool=memcheck` through wrappers put first in PATH; our own
+# p11-kit and the p11-kit-remote it starts, NSS's modutil and certutil)
+# are started under `valgrind --tool=memcheck` through wrappers put first
+# in PATH, and Debian's python3 (PyKCS11) through DMSC_PYTHON; our own
 # programs (the dmsc tool and the test drivers) through the variables the
 # tests read their path from (DMSC_TOOL, P11_DRIVER, P11_CRYPTO_DRIVER,
 # P11_DM_DRIVER, P11_DMSEC_DRIVER, P11_EVENT_DRIVER, P11_STRESS,
-# DMSEC_DRIVER, PCSC_PROBE). Each process writes its report to a file in a temporary
-# directory. Leak checking is off for the outside tools (their own leaks
+# DMSEC_DRIVER, PCSC_PROBE). Java (test-interop-java's JVM) is not: a JVM
+# under memcheck is a JIT's reports, not ours. Each process writes its
+# report to a file in a temporary directory. Leak checking is off for the outside tools (their own leaks
 # at exit), on (definite leaks) for our programs. Prints
 # "valgrind: N passed, N failed, N processes with errors" and the reports
 # with errors; exits 0 only when all passed and none.
@@ -34,7 +36,7 @@ VG="valgrind --tool=memcheck -q --error-exitcode=99 --track-origins=yes"
 VG_TOOLS="--suppressions=$SRC/tests/sanitize/valgrind-tools.supp"
 # p11-kit server runs each connection in a p11-kit-remote it starts: that
 # child is checked too (--trace-children, for p11-kit only).
-for t in pkcs11-tool p11tool certtool openssl p11-kit; do
+for t in pkcs11-tool p11tool certtool openssl p11-kit modutil certutil; do
     tc=
     [ "$t" = p11-kit ] && tc=--trace-children=yes
     printf '#!/bin/sh\nexec %s --log-file=%s %s %s --leak-check=no %s "$@"\n' \
@@ -65,6 +67,14 @@ ours P11_EVENT_DRIVER tests/integration/p11-event-driver
 ours P11_STRESS tests/integration/p11-stress
 ours DMSEC_DRIVER dm-ext/dmsec-driver
 ours PCSC_PROBE tests/pcsc/pcsc-probe
+# Debian's python3 (PyKCS11 loads the module in it), through DMSC_PYTHON
+# as the tests read it; PYTHONMALLOC=malloc so memcheck sees the
+# interpreter's allocations (its own allocator reads memory memcheck
+# cannot tell is initialised). Leak checking off, as for the other tools.
+printf '#!/bin/sh\nPYTHONMALLOC=malloc exec %s --log-file=%s %s --leak-check=no /usr/bin/python3 "$@"\n' \
+    "$VG" "$WORK/logs/python3.%p" "$VG_TOOLS" >"$WORK/bin/python3-valgrind"
+chmod +x "$WORK/bin/python3-valgrind"
+export DMSC_PYTHON=$WORK/bin/python3-valgrind
 if [ $# -gt 0 ]; then
     tests="$*"
 else
