@@ -10,10 +10,16 @@
 #  - the DODF entry of a private MO carries the private flag and the user
 #    PIN's authId; a public one neither (new MOs in spares, and rewrites)
 #  - a card pulled mid-write (dmcard.py's tear hook, card-image.py tear):
-#    during the value write or before the DODF: the old MOs; a DODF change
-#    that fits one UPDATE BINARY is one command; a longer one cut between
-#    its commands is refused on the next read (CKR_TOKEN_NOT_RECOGNIZED, a
-#    debug line saying so) rather than shown half old, half new
+#    during the value write or before the DODF: the old MOs; a rewrite is
+#    two DODF commands
+#  - review 15, finding 1: a card with 6 MOs and the 3 spares after them;
+#    the first MO rewritten, cut before, between and after its DODF
+#    commands: the card opens through the module, its keys, certificates
+#    and PIN work, the DODF parses in the card's memory and the MO is the
+#    whole old or whole new value (which one, per cut); the card takes the
+#    next write. A new MO and a removal, cut likewise. A DODF change too
+#    long for one UPDATE BINARY is refused (CKR_DEVICE_MEMORY, a debug line
+#    saying why) with the card's files byte for byte as they were
 set -euo pipefail
 
 . "${DMSC_SRCDIR:-.}/tests/integration/lib.sh"
@@ -187,37 +193,169 @@ card_out_in
 dm_ok "mo get ./FUMO after a cut before the DODF" --pin "$PCSC_PIN" mo get ./FUMO
 same_as "$PCSC_MO_FUMO" "./FUMO after a cut before the DODF"
 
-step "a DODF change that fits one UPDATE BINARY is one command"
+step "a rewrite is two DODF commands, each one UPDATE BINARY"
 pcsc_card_remove
-IMG tear "$PCSC_IMAGE" 5015/4406 2     # a second command into the DODF would pull the card
+IMG tear "$PCSC_IMAGE" 5015/4406 3     # a third command into the DODF would pull the card
 pcsc_card_insert
 dm_ok "replace ./FUMO" --pin "$PCSC_PIN" mo put ./FUMO "$TEST_TMP/new.xml"
 dm_ok "mo get ./FUMO" --pin "$PCSC_PIN" mo get ./FUMO
 same_as "$TEST_TMP/new.xml" "./FUMO replaced"
-grep -q '"tear"' "$PCSC_IMAGE" || fail "the DODF change took more than one UPDATE BINARY (the hook fired)"
+grep -q '"tear"' "$PCSC_IMAGE" || fail "the DODF change took more than two UPDATE BINARY commands (the hook fired)"
 # disarm it for what follows
 pcsc_card_remove
 "$PCSC_PYTHON" -c 'import json, sys
 img = json.load(open(sys.argv[1])); img.pop("tear", None); json.dump(img, open(sys.argv[1], "w"))' "$PCSC_IMAGE"
 pcsc_card_insert
 
-step "a longer DODF change cut between its commands: the token is refused, not shown half-written"
+# ---- the reviewer's layout (review 15, finding 1): 6 MOs, 3 spares after them
+# six_mo_card: a fresh card with ./DMAcc/OperatorX, ./FUMO, ./MO3 .. ./MO6
+# and the 3 spares at the DODF's end; the card in its reader.
+six_mo_card() {
+    local i extra=()
+    for i in 3 4 5 6; do
+        tnds "$TEST_TMP/mo$i.xml" 300 "mo$i"
+        extra+=(--mo "./MO$i=$TEST_TMP/mo$i.xml")
+    done
+    [ -z "$VICC_PID" ] || pcsc_card_remove
+    pcsc_make_card "${extra[@]}"
+    pcsc_card_insert
+}
+# arm PATH N: the N-th UPDATE BINARY into PATH pulls the card (card out meanwhile).
+arm() {
+    pcsc_card_remove
+    IMG tear "$PCSC_IMAGE" "$1" "$2"
+    pcsc_card_insert
+}
+# fired WHAT: the armed hook pulled the card (it is dropped from the image then).
+fired() {
+    ! grep -q '"tear"' "$PCSC_IMAGE" || fail "$1: the tear hook did not fire"
+}
+# files: the card's files (what its memory holds, not the PIN counters).
+files() {
+    "$PCSC_PYTHON" -c 'import json, sys
+print(json.dumps(json.load(open(sys.argv[1]))["files"], sort_keys=True))' "$PCSC_IMAGE"
+}
+# token_whole WHEN: the card opens through the module, keys, certificates
+# and the PIN work, and its DODF parses in the card's memory.
+token_whole() {
+    IMG dodf "$PCSC_IMAGE" >"$TEST_TMP/dodf.txt" || fail "$1: the DODF in the card's memory is torn or unparsable" \
+        "$(indent <"$TEST_TMP/dodf.txt")"
+    p11_ok "$1: objects after login" --slot "$SLOT" --login --pin "$PCSC_PIN" -O
+    out_has "Private Key Object; RSA" "$1: the card's RSA key"
+    out_has "Certificate Object" "$1: the card's certificates"
+    out_has "application:    'OMA-DM:BOOTSTRAP'" "$1: the bootstrap"
+    printf 'a message after a cut write\n' >"$TEST_TMP/msg"
+    p11_ok "$1: sign on the card" --slot "$SLOT" --login --pin "$PCSC_PIN" --sign -m SHA256-RSA-PKCS --id 01 \
+        -i "$TEST_TMP/msg" -o "$TEST_TMP/msg.sig"
+    openssl dgst -sha256 -verify "$PCSC_PUBKEY" -signature "$TEST_TMP/msg.sig" "$TEST_TMP/msg" >/dev/null ||
+        fail "$1: openssl does not verify the card's signature"
+    local n
+    for n in ./FUMO ./MO3 ./MO6; do
+        dm_ok "$1: mo get $n" --pin "$PCSC_PIN" mo get "$n"
+    done
+    same_as "$TEST_TMP/mo6.xml" "$1: ./MO6, after the MO written"
+}
+# mo_is WHEN NODE FILE: the MO reads as FILE's bytes, whole.
+mo_is() {
+    dm_ok "$1: mo get $2" --pin "$PCSC_PIN" mo get "$2"
+    same_as "$3" "$1: $2"
+}
+# mo_absent WHEN NODE: no such MO through the module.
+mo_absent() {
+    dm --pin "$PCSC_PIN" mo get "$2"
+    [ "$RC" -ne 0 ] || fail "$1: $2 is there" "$(head -c 300 <<<"$OUT" | indent)"
+}
+# torn_write WHAT ARGS...: dmsc ARGS must fail (the card pulled); the card back in.
+# AFTER_DODF=1: the cut comes after the DODF was written (the wipe): the
+# write is done, dmsc may say so.
+AFTER_DODF=0
+torn_write() {
+    local what=$1
+    shift
+    dm --pin "$PCSC_PIN" "$@"
+    [ "$RC" -ne 0 ] || [ "$AFTER_DODF" = 1 ] || fail "$what: the write of a pulled card succeeded" "$(indent <<<"$OUT")"
+    fired "$what"
+    card_out_in
+}
+
+step "6 MOs, 3 spares at the end: rewriting the first MO; cut before, between and after its DODF commands"
+pcsc_stop
+pcsc_make_card
+pcsc_start
+six_mo_card
+tnds "$TEST_TMP/dmacc2.xml" 1500 "rewritten"
+# Not cut: the old value is zeroed (the wipe, after the DODF), the DODF
+# names the MO once.
+dm_ok "mo put ./DMAcc/OperatorX" --pin "$PCSC_PIN" mo put ./DMAcc/OperatorX "$TEST_TMP/dmacc2.xml"
+token_whole "after the rewrite"
+mo_is "after the rewrite" ./DMAcc/OperatorX "$TEST_TMP/dmacc2.xml"
+[ "$(grep -c '^\./DMAcc/OperatorX|OMA-DM:MO|' "$TEST_TMP/dodf.txt")" -eq 1 ] ||
+    fail "the DODF names ./DMAcc/OperatorX more than once" "$(indent <"$TEST_TMP/dodf.txt")"
+[ -z "$(IMG bytes "$PCSC_IMAGE" 4B02 | tr -d '\0')" ] || fail "the old value's bytes (4B02) are not zeroed"
+# the cuts: the DODF's first command (nothing of the DODF written: the old
+# MO), its second (the spare's entry names the new value, the MO's old
+# entry not yet a spare: the later entry is the MO, the new one), the
+# first command of the wipe (the DODF is written: the new MO)
+for cutat in "5015/4406 1 old" "5015/4406 2 new" "5015/4B02 1 new"; do
+    set -- $cutat
+    six_mo_card
+    arm "$1" "$2"
+    AFTER_DODF=0
+    [ "$1" != 5015/4B02 ] || AFTER_DODF=1
+    torn_write "mo put cut at UPDATE BINARY $2 into $1" mo put ./DMAcc/OperatorX "$TEST_TMP/dmacc2.xml"
+    token_whole "cut at UPDATE BINARY $2 into $1"
+    if [ "$3" = old ]; then
+        mo_is "cut at UPDATE BINARY $2 into $1" ./DMAcc/OperatorX "$PCSC_MO_DMACC"
+    else
+        mo_is "cut at UPDATE BINARY $2 into $1" ./DMAcc/OperatorX "$TEST_TMP/dmacc2.xml"
+    fi
+    # and the card takes the next write
+    dm_ok "a write after the cut at $2 into $1" --pin "$PCSC_PIN" mo put ./DMAcc/OperatorX "$TEST_TMP/mo3.xml"
+    token_whole "a write after the cut at $2 into $1"
+    mo_is "a write after the cut at $2 into $1" ./DMAcc/OperatorX "$TEST_TMP/mo3.xml"
+done
+
+step "a DODF change that cannot be made in one UPDATE BINARY per step is refused before anything is written"
+six_mo_card
 LONG="./$(head -c 240 /dev/zero | tr '\0' 'L')"
-pcsc_card_remove
-IMG tear "$PCSC_IMAGE" 5015/4406 2
-pcsc_card_insert
-run_p11 --slot "$SLOT" --login --pin "$PCSC_PIN" --write-object "$TEST_TMP/new.xml" --type data \
-    --label "$LONG" --application-label OMA-DM:MO
-[ "$RC" -ne 0 ] || fail "the write of a pulled card succeeded" "$(indent <<<"$OUT")"
-card_out_in
+files >"$TEST_TMP/before.files"
 RC=0
-OUT=$(DMSC_DEBUG=card p11 --slot "$SLOT" -O 2>&1) || RC=$?
-{ [ "$RC" -ne 0 ] && grep -qw CKR_TOKEN_NOT_RECOGNIZED <<<"$OUT"; } ||
-    fail "a half-written DODF is not refused (CKR_TOKEN_NOT_RECOGNIZED)" "$(grep -v APDU <<<"$OUT" | indent)"
-out_has "a write of it was cut" "the debug line naming the cut DODF write"
-out_lacks "./FUMO" "a half-written DODF's entries"
-# In the card's memory: the 00 mark over its first byte, data after it.
-[ "$(IMG dodf "$PCSC_IMAGE" || true)" = torn ] || fail "the cut DODF is not marked torn in the card's memory" \
-    "$(IMG dodf "$PCSC_IMAGE" 2>&1 | indent)"
+OUT=$(DMSC_DEBUG=card p11 --slot "$SLOT" --login --pin "$PCSC_PIN" --write-object "$TEST_TMP/new.xml" --type data \
+    --label "$LONG" --application-label OMA-DM:MO 2>&1) || RC=$?
+{ [ "$RC" -ne 0 ] && grep -qw CKR_DEVICE_MEMORY <<<"$OUT"; } ||
+    fail "a DODF change longer than one command is not refused (CKR_DEVICE_MEMORY)" "$(grep -v APDU <<<"$OUT" | indent)"
+out_has "more than one UPDATE BINARY" "the debug line saying why"
+files >"$TEST_TMP/after.files"
+cmp -s "$TEST_TMP/before.files" "$TEST_TMP/after.files" || fail "the refused write changed the card's memory"
+token_whole "after the refused write"
+
+step "a new MO and its removal, cut at their DODF command and at the wipe"
+tnds "$TEST_TMP/created.xml" 700 "created"
+six_mo_card
+arm 5015/4406 1
+torn_write "mo put of a new MO cut at the DODF" mo put --public ./Created "$TEST_TMP/created.xml"
+token_whole "a new MO cut at the DODF"
+mo_absent "a new MO cut at the DODF" ./Created
+dm_ok "mo put of a new MO" --pin "$PCSC_PIN" mo put --public ./Created "$TEST_TMP/created.xml"
+token_whole "a new MO"
+mo_is "a new MO" ./Created "$TEST_TMP/created.xml"
+entry ./Created
+CREATED_EF=$(cut -d'|' -f5 <<<"$ENTRY" | tail -c 5)
+arm 5015/4406 1
+torn_write "mo rm cut at the DODF" mo rm ./Created
+token_whole "mo rm cut at the DODF"
+mo_is "mo rm cut at the DODF" ./Created "$TEST_TMP/created.xml"
+arm "5015/$CREATED_EF" 1
+AFTER_DODF=1
+torn_write "mo rm cut at the wipe" mo rm ./Created
+AFTER_DODF=0
+token_whole "mo rm cut at the wipe"
+mo_absent "mo rm cut at the wipe" ./Created
+dm_ok "mo put after the removal" --pin "$PCSC_PIN" mo put --public ./Created "$TEST_TMP/created.xml"
+dm_ok "mo rm" --pin "$PCSC_PIN" mo rm ./Created
+token_whole "mo rm"
+mo_absent "mo rm" ./Created
+IMG dodf "$PCSC_IMAGE" >"$TEST_TMP/dodf.txt"
+! grep -q '^\./Created|' "$TEST_TMP/dodf.txt" || fail "the removed MO is still in the DODF" "$(indent <"$TEST_TMP/dodf.txt")"
 
 say "ok"

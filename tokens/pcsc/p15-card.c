@@ -489,24 +489,28 @@ static CK_RV read_df(dmsc_btoken *t, pcsc_model *m, const dmsc_p15_odf_entry *e)
     rv = pcsc_read_path(t, &e->path, PCSC_MAX_DF, &der, &len, &sw);
     if (rv == CKR_DEVICE_MEMORY) {
         dmsc_debug(PCSC_DEBUG, "pcsc: the %s is larger than %u bytes: left out", kind_name(e->kind), PCSC_MAX_DF);
+        m->df_left_out = true; /* its objects' bytes are unknown: a write keeps off any */
         return CKR_OK;
     }
     if (rv != CKR_OK)
         return rv;
     if (sw != SW_OK) {
         pcsc_trace_sw(kind_name(e->kind), sw);
+        m->df_left_out = true;
         return CKR_OK;
     }
     if (e->kind == DMSC_P15_DODF && pcsc_dodf_torn(der, len)) {
-        dmsc_debug(PCSC_DEBUG, "pcsc: the DODF starts with 00 but holds data: a write of it was cut (the card "
-                   "taken out or powered off mid-write); the token is refused rather than shown half old, half "
-                   "new: the issuer must rewrite the DODF");
+        dmsc_debug(PCSC_DEBUG, "pcsc: the DODF starts with 00 but holds data: a write of it by an older version "
+                   "was cut (the card taken out or powered off mid-write); its objects are left out, the rest of "
+                   "the token is shown: the issuer must rewrite the DODF");
+        m->df_left_out = true;
         free(der);
-        return CKR_TOKEN_NOT_RECOGNIZED;
+        return CKR_OK;
     }
     size_t before = m->objs.n_data;
     if (dmsc_p15_parse_df(e->kind, der, len, &m->objs, err, sizeof(err)) != 0) {
         dmsc_debug(PCSC_DEBUG, "pcsc: the %s is left out: %s", kind_name(e->kind), err);
+        m->df_left_out = true;
         free(der);
         return CKR_OK;
     }

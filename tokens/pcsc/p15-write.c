@@ -4,15 +4,26 @@
  * certificates) stay as personalised.
  *
  * A new value goes into a spare EF (a DODF entry "OMA-DM:SPARE" naming
- * an empty EF) with UPDATE BINARY; then the DODF is rewritten, last, so
- * that the MO's entry names the new EF and its old EF becomes a spare.
- * A write torn before the DODF leaves the old DODF naming the old, whole
- * MO. Of the DODF only the bytes that change are written: one UPDATE
- * BINARY when they fit one command (a card completes or drops a command
- * as a whole), else first 00 over its first byte, then the rest, then its
- * first byte: a tear in between leaves a DODF that starts with 00 but
- * holds data, which the reader refuses (pcsc_dodf_torn) rather than show
- * a mix of old and new entries.
+ * an empty EF) with UPDATE BINARY; then the DODF is changed, last. Each
+ * DODF command is one UPDATE BINARY of at most 255 bytes, one contiguous
+ * run (a card completes or drops a command as a whole), and the DODF
+ * after each one parses and shows the old, whole MO or the new one;
+ * every entry keeps its place:
+ *  - rewrite, two commands: the MO's entry names the new bytes (only its
+ *    path changes: same length, so nothing after it moves), then the
+ *    spare's entry names the old bytes, as a spare whose filler label
+ *    keeps its length. Cut before the first: the old MO; after it: the
+ *    new MO (then the old bytes are named by nothing, and the spare names
+ *    the MO's bytes: a spare an object overlaps is never used).
+ *  - new MO, one command: the spare's entry becomes the MO's; the entries
+ *    after it move, so the spare whose run to the DODF's end is shortest
+ *    is taken.
+ *  - removal, one command: the MO's entry becomes a spare of its length.
+ * A write whose DODF change needs a longer command is refused before
+ * anything is written (CKR_DEVICE_MEMORY, DMSC_DEBUG=card says why). The
+ * old value is zeroed in the same card transaction, after the DODF, where
+ * no other object names its bytes. A DODF command that failed midway
+ * drops the model: the next call reads what the card holds.
  *
  * Several objects may share one EF, each with its index/length (PKCS#15
  * allows it): a write never goes outside the range a spare owns, and a
@@ -149,17 +160,19 @@ static bool overlap(const dmsc_p15_path *a, const dmsc_p15_path *b)
 
 /* Call fn with the path of every object of the card but self, until it
  * says stop: the draft's entries for its DODF (df NULL: the model's), the
- * other DODFs', keys, certificates, PINs, and the DODFs themselves. True
- * when fn stopped it. */
-static bool each_other_path(const pcsc_model *m, const draft *df, const dmsc_p15_data *self,
+ * other DODFs', keys, certificates, PINs, and the DODFs themselves; spare
+ * entries only with spares (a spare holds nothing: bytes two spares name
+ * are free, and taking them for a value makes the other spare overlap an
+ * MO, so unused). True when fn stopped it. */
+static bool each_other_path(const pcsc_model *m, const draft *df, const dmsc_p15_data *self, bool spares,
                             bool (*fn)(const dmsc_p15_path *q, void *ctx), void *ctx)
 {
     for (size_t i = 0; df != NULL && i < df->n; i++)
-        if (&df->d[i] != self && fn(&df->d[i].c.path, ctx))
+        if (&df->d[i] != self && (spares || !pcsc_data_is_spare(&df->d[i])) && fn(&df->d[i].c.path, ctx))
             return true;
     for (size_t i = 0; i < m->objs.n_data; i++)
         if ((df == NULL || m->data_dodf[i] != df->dodf) && &m->objs.data[i] != self &&
-            fn(&m->objs.data[i].c.path, ctx))
+            (spares || !pcsc_data_is_spare(&m->objs.data[i])) && fn(&m->objs.data[i].c.path, ctx))
             return true;
     for (size_t i = 0; i < m->objs.n_certs; i++)
         if (fn(&m->objs.certs[i].c.path, ctx))
@@ -191,12 +204,12 @@ static bool names(const dmsc_p15_path *q, void *ctx)
 }
 
 /* Does an object other than self name bytes of p (whole_ef: any byte of
- * p's EF)? */
+ * p's EF; spares: spare entries count too)? */
 static bool others_name(const pcsc_model *m, const draft *df, const dmsc_p15_data *self, const dmsc_p15_path *p,
-                        bool whole_ef)
+                        bool whole_ef, bool spares)
 {
     name_q nq = { .p = p, .whole_ef = whole_ef };
-    return each_other_path(m, df, self, names, &nq);
+    return each_other_path(m, df, self, spares, names, &nq);
 }
 
 /* The free bytes around a range in a shared EF: from the end of the
@@ -229,8 +242,10 @@ static bool gap_edge(const dmsc_p15_path *q, void *ctx)
 
 /* An entry of the draft becomes a spare naming the bytes it named. The
  * next value goes there, never past them: the whole EF when no other
- * object names it, else its range grown to the free bytes around it. */
-static CK_RV make_spare(const pcsc_model *m, const draft *df, dmsc_p15_data *d)
+ * object names it, else its range grown to the free bytes around it;
+ * exact: the range as it was (the card has objects the model left out,
+ * whose bytes may lie anywhere around it). */
+static CK_RV make_spare(const pcsc_model *m, const draft *df, dmsc_p15_data *d, bool exact)
 {
     CK_RV rv = set_str(&d->app_name, DMSC_P15_SPARE_APP);
     if (rv != CKR_OK)
@@ -243,15 +258,15 @@ static CK_RV make_spare(const pcsc_model *m, const draft *df, dmsc_p15_data *d)
     d->c.id_len = 0;
     d->oid_len = 0;
     dmsc_p15_path *p = &d->c.path;
-    if (!p->has_range)
+    if (!p->has_range || exact)
         return CKR_OK;
-    if (!others_name(m, df, d, p, true)) {
+    if (!others_name(m, df, d, p, true, true)) {
         p->has_range = false;
         p->index = p->length = 0;
         return CKR_OK;
     }
     gap_q g = { .p = p };
-    each_other_path(m, df, d, gap_edge, &g);
+    each_other_path(m, df, d, true, gap_edge, &g);
     uint64_t own_end = (uint64_t)p->index + p->length, reach = DMSC_ISO_MAX_OFFSET + 1;
     uint64_t end = g.has_hi ? g.hi : own_end;
     if (end > reach && own_end <= reach)
@@ -261,6 +276,60 @@ static CK_RV make_spare(const pcsc_model *m, const draft *df, dmsc_p15_data *d)
         p->length = (uint32_t)(end - g.lo);
     }
     return CKR_OK;
+}
+
+/* The DER length of one entry as this module encodes it. */
+static CK_RV entry_len(const dmsc_p15_data *d, size_t *len)
+{
+    uint8_t *der = NULL;
+    char err[256];
+    if (dmsc_p15_encode_dodf(d, 1, &der, len, err, sizeof(err)) != 0) {
+        dmsc_debug(PCSC_DEBUG, "pcsc: a DODF entry cannot be encoded: %s", err);
+        return CKR_ATTRIBUTE_VALUE_INVALID;
+    }
+    free(der);
+    return CKR_OK;
+}
+
+/*
+ * Entry e of the draft becomes a spare (make_spare) whose DER has exactly
+ * want bytes, the length of the record it replaces: the change then stays
+ * inside that record (no entry after it moves), and one UPDATE BINARY
+ * makes it. The spare's label is a filler of the length that does it
+ * (none, empty, or "spare..." of 1 to 255 bytes: every length is tried,
+ * as the DER length fields grow at 128 and 256), with the modifiable
+ * flag, else without it (4 bytes less). If nothing fits with the range
+ * grown, the exact range is tried. CKR_DEVICE_MEMORY if nothing does.
+ */
+static CK_RV spare_of_length(const pcsc_model *m, draft *df, size_t e, size_t want)
+{
+    dmsc_p15_path named = df->d[e].c.path;
+    char fill[256];
+    for (int exact = m->df_left_out ? 1 : 0; exact < 2; exact++) {
+        df->d[e].c.path = named;
+        CK_RV rv = make_spare(m, df, &df->d[e], exact != 0);
+        for (int mod = 1; mod >= 0 && rv == CKR_OK; mod--) {
+            df->d[e].c.modifiable = mod != 0;
+            for (int n = -1; rv == CKR_OK && n <= 255; n++) {
+                for (int k = 0; k < n; k++)
+                    fill[k] = k < 5 ? "spare"[k] : '.';
+                fill[n < 0 ? 0 : n] = 0;
+                if ((rv = set_str(&df->d[e].c.label, n >= 0 ? fill : NULL)) != CKR_OK)
+                    break;
+                size_t len = 0;
+                if ((rv = entry_len(&df->d[e], &len)) == CKR_OK && len == want)
+                    return CKR_OK;
+                if (len > want)
+                    break; /* longer labels only make it longer */
+            }
+        }
+        if (rv != CKR_OK)
+            return rv;
+    }
+    df->d[e].c.path = named;
+    dmsc_debug(PCSC_DEBUG, "pcsc: no spare entry has the %zu bytes of the entry it replaces (a change of the "
+               "DODF in one UPDATE BINARY needs it): not written; the issuer can shorten the node path", want);
+    return CKR_DEVICE_MEMORY;
 }
 
 /* ---- what the new value is ---- */
@@ -316,9 +385,12 @@ static CK_RV mo_from_attrs(const dmsc_attrs *a, mo_value *mv, char **label)
     return CKR_OK;
 }
 
-/* The entry as the MO: label, flags, OID. */
+/* The entry as the MO: label, flags, OID. A public MO's entry rewritten
+ * keeps the authId it has (the issuer's PIN for changing it; and the
+ * entry keeps its length, so a rewrite changes only its path's bytes). */
 static CK_RV set_mo(dmsc_btoken *t, dmsc_p15_data *d, const mo_value *mv)
 {
+    bool keep_auth = pcsc_data_is_mo(d) && !d->c.private_obj;
     CK_RV rv = set_str(&d->app_name, DMSC_P15_MO_APP);
     if (rv == CKR_OK)
         rv = set_str(&d->c.label, mv->label);
@@ -326,7 +398,8 @@ static CK_RV set_mo(dmsc_btoken *t, dmsc_p15_data *d, const mo_value *mv)
         return rv;
     d->c.private_obj = mv->private_obj;
     d->c.modifiable = true;
-    d->c.auth_id_len = 0;
+    if (mv->private_obj || !keep_auth)
+        d->c.auth_id_len = 0;
     const dmsc_p15_pin *pin = pcsc_user_pin(t->model);
     if (mv->private_obj && pin != NULL) {
         memcpy(d->c.auth_id, pin->c.auth_id, pin->c.auth_id_len);
@@ -336,6 +409,205 @@ static CK_RV set_mo(dmsc_btoken *t, dmsc_p15_data *d, const mo_value *mv)
         memcpy(d->oid, mv->oid, mv->oid_len);
     d->oid_len = mv->oid_len;
     return CKR_OK;
+}
+
+/* ---- the DODF's states, one UPDATE BINARY apart ---- */
+
+/* The most DODF commands one write sends: the MO's entry, the spare's. */
+#define MAX_CMDS 2
+
+/*
+ * A write as the DODF's states: state[0] the card's bytes as read, then
+ * the bytes after each command, each len bytes (the DODF's DER, then the
+ * EF's padding). Each command writes one contiguous run of at most
+ * ONE_COMMAND bytes, which a card does whole or not at all: a cut leaves
+ * one of the states, and each state parses and shows the old MO or the
+ * new one.
+ */
+typedef struct {
+    draft df;                           /* the entries at the end */
+    unsigned char *state[MAX_CMDS + 1];
+    size_t der_len[MAX_CMDS + 1];       /* the DER in each state (state[0]: as this module encodes it) */
+    size_t n_cmds, len;
+    size_t at[MAX_CMDS], n[MAX_CMDS];   /* each command: offset in the DODF and bytes (0: none) */
+    size_t widest;                      /* the most bytes one command writes */
+    size_t e_mo;                        /* the MO's entry (NONE: destroyed) */
+    size_t e_old;                       /* the entry naming the old value's bytes afterwards, or NONE */
+    dmsc_p15_path old_path;
+    bool wipe;                          /* zero the old value: no other object names its bytes */
+} plan;
+
+static void plan_free(plan *pl)
+{
+    draft_free(&pl->df);
+    for (size_t i = 0; i <= MAX_CMDS; i++)
+        free(pl->state[i]);
+    memset(pl, 0, sizeof(*pl));
+}
+
+/* The draft as it stands, as the DODF's next state (its DER only). */
+static CK_RV add_state(plan *pl)
+{
+    char err[256];
+    uint8_t *der = NULL;
+    size_t len = 0;
+    if (dmsc_p15_encode_dodf(pl->df.d, pl->df.n, &der, &len, err, sizeof(err)) != 0) {
+        dmsc_debug(PCSC_DEBUG, "pcsc: the new DODF cannot be encoded: %s", err);
+        return CKR_ATTRIBUTE_VALUE_INVALID;
+    }
+    pl->n_cmds++;
+    pl->state[pl->n_cmds] = der;
+    pl->der_len[pl->n_cmds] = len;
+    return CKR_OK;
+}
+
+/*
+ * All states padded to one length, and the command between each two: the
+ * bytes that differ, first to last. A state's bytes after its DER: 00
+ * where the state before had DER (a shorter DODF ends there), else the
+ * state before's padding as it was (00 or FF). Refused when the DODF does
+ * not fit its EF or a command names bytes UPDATE BINARY cannot reach:
+ * before anything is written, the value included.
+ */
+static CK_RV finish_plan(const pcsc_model *m, size_t dodf, plan *pl)
+{
+    size_t cap = m->dodf_cap[dodf] ? m->dodf_cap[dodf] : m->dodf_len[dodf];
+    size_t len = m->dodf_len[dodf];
+    for (size_t k = 1; k <= pl->n_cmds; k++) {
+        if (pl->der_len[k] > cap) {
+            dmsc_debug(PCSC_DEBUG, "pcsc: the new DODF needs %zu bytes, its EF has %zu: not written", pl->der_len[k],
+                       cap);
+            return CKR_DEVICE_MEMORY;
+        }
+        if (pl->der_len[k] > len)
+            len = pl->der_len[k];
+    }
+    pl->len = len;
+    for (size_t k = 0; k <= pl->n_cmds; k++) {
+        unsigned char *b = realloc(pl->state[k], len ? len : 1);
+        if (b == NULL)
+            return CKR_HOST_MEMORY;
+        pl->state[k] = b;
+        size_t have = k == 0 ? m->dodf_len[dodf] : pl->der_len[k];
+        for (size_t i = have; i < len; i++)
+            b[i] = k == 0 || i < pl->der_len[k - 1] ? 0x00 : pl->state[k - 1][i];
+    }
+    const dmsc_p15_path *p = &m->dodfs[dodf];
+    size_t base = p->has_range ? p->index : 0;
+    pl->widest = 0;
+    for (size_t k = 0; k < pl->n_cmds; k++) {
+        size_t first = NONE, last = 0;
+        for (size_t i = 0; i < len; i++) {
+            if (pl->state[k][i] == pl->state[k + 1][i])
+                continue;
+            if (first == NONE)
+                first = i;
+            last = i;
+        }
+        pl->at[k] = first == NONE ? 0 : first;
+        pl->n[k] = first == NONE ? 0 : last - first + 1;
+        if (pl->n[k] > pl->widest)
+            pl->widest = pl->n[k];
+        if (pl->n[k] > 0 && !dmsc_iso_binary_reaches(base + pl->at[k], pl->n[k])) {
+            dmsc_debug(PCSC_DEBUG, "pcsc: the DODF's bytes %zu..%zu are past the offset %u UPDATE BINARY reaches: "
+                       "not written", base + pl->at[k], base + pl->at[k] + pl->n[k], DMSC_ISO_MAX_OFFSET);
+            return CKR_DEVICE_MEMORY;
+        }
+    }
+    return CKR_OK;
+}
+
+/*
+ * The plan of one write. mo: the model's MO (NONE: a new one); mv: its
+ * new state (NULL: destroy); spare: the model's spare the new value goes
+ * into (NONE: no value written), at offset skip of its bytes (0 or 128:
+ * how many bytes the range's index takes in DER, to keep the MO's entry
+ * as long as it was). Every entry keeps its place in the DODF.
+ *  - rewrite: first the MO's entry names the new bytes (same node path,
+ *    so most often the same length: the command stays inside the entry),
+ *    then the spare's entry names the old bytes, as a spare of the same
+ *    length (spare_of_length). A cut between the two leaves the new MO;
+ *    its old bytes are then named by nothing (not wiped, not reused) and
+ *    the spare names the MO's bytes: it is not used while the MO does.
+ *  - new MO: one command, the spare's entry becomes the MO's (its length
+ *    changes, so the entries after it move: the run is from it to the
+ *    DODF's end).
+ *  - removal: one command, the MO's entry becomes a spare of its length.
+ *  - other attributes only: one command, the MO's entry rewritten.
+ */
+static CK_RV make_plan(dmsc_btoken *t, size_t mo, const mo_value *mv, size_t spare, size_t skip, plan *pl)
+{
+    pcsc_model *m = t->model;
+    memset(pl, 0, sizeof(*pl));
+    pl->e_mo = pl->e_old = NONE;
+    size_t dodf = mo != NONE ? m->data_dodf[mo] : m->data_dodf[spare];
+    CK_RV rv = draft_new(m, dodf, &pl->df);
+    if (rv != CKR_OK)
+        return rv;
+    draft *df = &pl->df;
+    size_t e_mo = mo != NONE ? draft_entry(df, mo) : NONE;
+    size_t e_spare = spare != NONE ? draft_entry(df, spare) : NONE;
+    char err[256];
+    if (dmsc_p15_encode_dodf(df->d, df->n, &pl->state[0], &pl->der_len[0], err, sizeof(err)) != 0) {
+        dmsc_debug(PCSC_DEBUG, "pcsc: the DODF as read cannot be encoded again: %s", err);
+        return CKR_DEVICE_ERROR;
+    }
+    /* The entries as this module encodes them must be the card's bytes
+     * (then padding): else the states after it would mix two encodings,
+     * and the commands' runs would not be what changes. */
+    size_t raw_len = m->dodf_len[dodf];
+    bool same = pl->der_len[0] <= raw_len && memcmp(pl->state[0], m->dodf_raw[dodf], pl->der_len[0]) == 0;
+    for (size_t i = pl->der_len[0]; same && i < raw_len; i++)
+        same = m->dodf_raw[dodf][i] == 0x00 || m->dodf_raw[dodf][i] == 0xFF;
+    if (!same) {
+        dmsc_debug(PCSC_DEBUG, "pcsc: the card's DODF is not in the DER this module writes (its entries encoded "
+                   "otherwise, or data after padding): a change could not be made in one UPDATE BINARY per step: "
+                   "not written");
+        return CKR_DEVICE_MEMORY;
+    }
+    /* state[0] is the card's bytes; der_len[0] what the draft encodes to. */
+    free(pl->state[0]);
+    if ((pl->state[0] = malloc(m->dodf_len[dodf] ? m->dodf_len[dodf] : 1)) == NULL)
+        return CKR_HOST_MEMORY;
+    memcpy(pl->state[0], m->dodf_raw[dodf], m->dodf_len[dodf]);
+    if (mv == NULL) {
+        /* Removal: the MO's entry a spare of its bytes. */
+        size_t want = 0;
+        pl->old_path = df->d[e_mo].c.path;
+        pl->e_old = e_mo;
+        if ((rv = entry_len(&df->d[e_mo], &want)) == CKR_OK)
+            rv = spare_of_length(m, df, e_mo, want);
+    } else if (e_spare == NONE) {
+        rv = set_mo(t, &df->d[e_mo], mv);
+        pl->e_mo = e_mo;
+    } else {
+        /* The new value at skip in the spare's bytes (it fits: room). */
+        dmsc_p15_path room = df->d[e_spare].c.path, to = room;
+        to.has_range = true;
+        to.index = (room.has_range ? room.index : 0) + (uint32_t)skip;
+        to.length = (uint32_t)mv->value_len;
+        pl->e_mo = e_mo != NONE ? e_mo : e_spare;
+        df->d[pl->e_mo].c.path = to;
+        rv = set_mo(t, &df->d[pl->e_mo], mv);
+        if (rv == CKR_OK && e_mo != NONE) {
+            /* Rewrite: the MO's entry first, then the spare's. */
+            size_t want = 0;
+            pl->old_path = m->objs.data[mo].c.path;
+            pl->e_old = e_spare;
+            if ((rv = entry_len(&df->d[e_spare], &want)) == CKR_OK && (rv = add_state(pl)) == CKR_OK) {
+                df->d[e_spare].c.path = pl->old_path;
+                rv = spare_of_length(m, df, e_spare, want);
+            }
+        }
+    }
+    if (rv == CKR_OK)
+        rv = add_state(pl);
+    /* Never zero bytes another object names (its EF shared). */
+    if (rv == CKR_OK && pl->e_old != NONE)
+        pl->wipe = !others_name(m, df, &df->d[pl->e_old], &pl->old_path, false, false);
+    if (rv == CKR_OK)
+        rv = finish_plan(m, dodf, pl);
+    return rv;
 }
 
 /* ---- the card ---- */
@@ -367,14 +639,13 @@ static CK_RV op_room(dmsc_btoken *t, void *ctx)
 }
 
 typedef struct {
-    const draft *df;
-    size_t mo_entry;        /* the MO's entry in the draft */
+    const plan *pl;
     const mo_value *mv;
     bool write_value;
-    unsigned char *dodf;    /* the encoded DODF, padded */
-    size_t dodf_len;
     CK_RV status;           /* from the card's status words */
     bool stale;             /* the card's DODF is not the one read: another application wrote it */
+    bool sent;              /* a DODF command went out: the card may hold any state of the plan */
+    CK_RV wipe_rv;          /* the wipe's transport result (the write itself is done) */
 } write_op;
 
 static CK_RV update_at(dmsc_btoken *t, const dmsc_p15_path *p, size_t offset, const unsigned char *v, size_t len,
@@ -396,60 +667,6 @@ static CK_RV update_at(dmsc_btoken *t, const dmsc_p15_path *p, size_t offset, co
     return rv;
 }
 
-/*
- * The DODF from old (the card's bytes, checked in this transaction) to
- * new: only the bytes that differ. One command when they fit one (the
- * card does it whole or not at all). Else 00 over the first byte, the
- * other changed bytes, the first byte last: cut anywhere in between, the
- * DODF starts with 00 and holds data after it, which pcsc_dodf_torn
- * refuses on the next read, instead of a mix of old and new entries.
- */
-static CK_RV write_dodf(dmsc_btoken *t, const dmsc_p15_path *p, const unsigned char *old, size_t old_len,
-                        const unsigned char *new, size_t len, CK_RV *status)
-{
-    size_t first = NONE, last = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (i < old_len && old[i] == new[i])
-            continue;
-        if (first == NONE)
-            first = i;
-        last = i;
-    }
-    if (first == NONE)
-        return CKR_OK;
-    size_t base = p->has_range ? p->index : 0;
-    if (!dmsc_iso_binary_reaches(base, len)) {
-        dmsc_debug(PCSC_DEBUG, "pcsc: the DODF's bytes %zu..%zu are past the offset %u UPDATE BINARY reaches", base,
-                   base + len, DMSC_ISO_MAX_OFFSET);
-        *status = CKR_DEVICE_MEMORY;
-        return CKR_OK;
-    }
-    size_t size = 0;
-    uint16_t sw = 0;
-    CK_RV rv = pcsc_select(t, p, &size, &sw);
-    if (rv != CKR_OK || sw != SW_OK) {
-        if (rv == CKR_OK)
-            *status = write_status("SELECT (DODF)", sw);
-        return rv;
-    }
-    if (last - first < ONE_COMMAND || new[0] == 0x00) {
-        rv = dmsc_iso_update_binary(t->card, base + first, new + first, last - first + 1, &sw);
-        if (rv == CKR_OK)
-            *status = write_status("UPDATE BINARY (DODF)", sw);
-        return rv;
-    }
-    static const unsigned char mark = 0x00;
-    size_t from = first > 0 ? first : 1;
-    rv = dmsc_iso_update_binary(t->card, base, &mark, 1, &sw);
-    if (rv == CKR_OK && sw == SW_OK)
-        rv = dmsc_iso_update_binary(t->card, base + from, new + from, last - from + 1, &sw);
-    if (rv == CKR_OK && sw == SW_OK)
-        rv = dmsc_iso_update_binary(t->card, base, new, 1, &sw);
-    if (rv == CKR_OK)
-        *status = write_status("UPDATE BINARY (DODF)", sw);
-    return rv;
-}
-
 bool pcsc_dodf_torn(const unsigned char *der, size_t len)
 {
     if (len < 2 || der[0] != 0x00)
@@ -460,9 +677,28 @@ bool pcsc_dodf_torn(const unsigned char *der, size_t len)
     return false;
 }
 
+/* Best effort: zeros over an MO's old value, once no entry names it. */
+static CK_RV wipe(dmsc_btoken *t, const dmsc_p15_path *p)
+{
+    size_t size = 0;
+    uint16_t sw = 0;
+    CK_RV rv = pcsc_select(t, p, &size, &sw);
+    size_t len = p->has_range ? p->length : size;
+    size_t at = p->has_range ? p->index : 0;
+    if (rv != CKR_OK || sw != SW_OK || len == 0 || len > PCSC_MAX_VALUE || !dmsc_iso_binary_reaches(at, len))
+        return rv;
+    unsigned char *zero = calloc(1, len);
+    if (zero == NULL)
+        return CKR_HOST_MEMORY;
+    rv = dmsc_iso_update_binary(t->card, at, zero, len, &sw);
+    free(zero);
+    return rv;
+}
+
 static CK_RV op_write(dmsc_btoken *t, void *ctx)
 {
     write_op *op = ctx;
+    const plan *pl = op->pl;
     op->status = CKR_OK;
     /* As op_sign: after a reset the login is gone, whoever verified since. */
     if (!t->user_in)
@@ -470,8 +706,8 @@ static CK_RV op_write(dmsc_btoken *t, void *ctx)
     CK_RV rv = dmsc_card_begin(t->card);
     if (rv != CKR_OK)
         return rv;
-    const dmsc_p15_path *dodf_path = &t->model->dodfs[op->df->dodf];
-    /* Inside the transaction: the DODF is still the one this draft
+    const dmsc_p15_path *dodf_path = &t->model->dodfs[pl->df.dodf];
+    /* Inside the transaction: the DODF is still the one this plan
      * comes from, or another application changed the card since. */
     unsigned char *cur = NULL;
     size_t cur_len = 0;
@@ -479,55 +715,57 @@ static CK_RV op_write(dmsc_btoken *t, void *ctx)
     rv = pcsc_read_path(t, dodf_path, PCSC_MAX_DF, &cur, &cur_len, &sw);
     if (rv == CKR_OK && sw != SW_OK)
         op->status = write_status("READ BINARY (DODF)", sw);
-    else if (rv == CKR_OK && (cur_len != t->model->dodf_len[op->df->dodf] ||
-                              (cur_len > 0 && memcmp(cur, t->model->dodf_raw[op->df->dodf], cur_len) != 0))) {
+    else if (rv == CKR_OK && (cur_len != t->model->dodf_len[pl->df.dodf] ||
+                              (cur_len > 0 && memcmp(cur, t->model->dodf_raw[pl->df.dodf], cur_len) != 0))) {
         op->stale = true;
         op->status = CKR_FUNCTION_FAILED;
     }
     free(cur);
     if (rv == CKR_OK && op->status == CKR_OK && op->write_value) {
-        /* The draft's MO entry names the spare's EF now, with its range. */
-        const dmsc_p15_path *p = &op->df->d[op->mo_entry].c.path;
+        /* The plan's MO entry names the spare's EF, with its range. */
+        const dmsc_p15_path *p = &pl->df.d[pl->e_mo].c.path;
         rv = update_at(t, p, p->index, op->mv->value, op->mv->value_len, "UPDATE BINARY (the MO's new EF)",
                        &op->status);
     }
-    if (rv == CKR_OK && op->status == CKR_OK)
-        rv = write_dodf(t, dodf_path, t->model->dodf_raw[op->df->dodf], t->model->dodf_len[op->df->dodf], op->dodf,
-                        op->dodf_len, &op->status);
+    size_t base = dodf_path->has_range ? dodf_path->index : 0;
+    for (size_t k = 0; k < pl->n_cmds && rv == CKR_OK && op->status == CKR_OK; k++) {
+        if (pl->n[k] == 0)
+            continue;
+        size_t size = 0;
+        sw = 0;
+        rv = pcsc_select(t, dodf_path, &size, &sw);
+        if (rv == CKR_OK && sw != SW_OK) {
+            op->status = write_status("SELECT (DODF)", sw);
+            break;
+        }
+        op->sent = true;
+        if (rv == CKR_OK)
+            rv = dmsc_iso_update_binary(t->card, base + pl->at[k], pl->state[k + 1] + pl->at[k], pl->n[k], &sw);
+        if (rv == CKR_OK)
+            op->status = write_status("UPDATE BINARY (DODF)", sw);
+    }
+    /* In this transaction, after the DODF: no other application can have
+     * taken the old bytes (now a spare) for a value of its own yet. */
+    if (rv == CKR_OK && op->status == CKR_OK && pl->wipe)
+        op->wipe_rv = wipe(t, &pl->old_path);
     dmsc_card_end(t->card);
     return rv;
 }
 
-/* Best effort: zeros over an MO's old value, once no entry names it. */
-static CK_RV op_wipe(dmsc_btoken *t, void *ctx)
-{
-    const dmsc_p15_path *p = ctx;
-    size_t size = 0;
-    uint16_t sw = 0;
-    CK_RV rv = pcsc_select(t, p, &size, &sw);
-    size_t len = p->has_range ? p->length : size;
-    if (rv != CKR_OK || sw != SW_OK || len == 0 || len > PCSC_MAX_VALUE)
-        return rv;
-    unsigned char *zero = calloc(1, len);
-    if (zero == NULL)
-        return CKR_HOST_MEMORY;
-    rv = dmsc_iso_update_binary(t->card, p->has_range ? p->index : 0, zero, len, &sw);
-    free(zero);
-    return rv;
-}
-
-/* Install a written draft as the model's entries; takes dodf, the DODF's bytes now. */
-static void commit(dmsc_btoken *t, draft *df, unsigned char *dodf, size_t dodf_len)
+/* Install a written plan as the model's entries and DODF bytes. */
+static void commit(dmsc_btoken *t, plan *pl)
 {
     pcsc_model *m = t->model;
+    draft *df = &pl->df;
     for (size_t i = 0; i < df->n; i++) {
         data_clear(&m->objs.data[df->map[i]]);
         m->objs.data[df->map[i]] = df->d[i];
         memset(&df->d[i], 0, sizeof(df->d[i]));
     }
     free(m->dodf_raw[df->dodf]);
-    m->dodf_raw[df->dodf] = dodf;
-    m->dodf_len[df->dodf] = dodf_len;
+    m->dodf_raw[df->dodf] = pl->state[pl->n_cmds];
+    m->dodf_len[df->dodf] = pl->len;
+    pl->state[pl->n_cmds] = NULL;
     t->gen++;
 }
 
@@ -570,136 +808,130 @@ static CK_RV write_mo(dmsc_btoken *t, size_t mo, const mo_value *mv, size_t *ind
     bool write_value = mv != NULL && (mo == NONE || data_obj(m, mo) == NULL ||
                                       data_obj(m, mo)->value_len != mv->value_len ||
                                       memcmp(data_obj(m, mo)->value, mv->value, mv->value_len) != 0);
-    /* The smallest spare with room, in the MO's DODF (a new MO: any). */
-    size_t spare = NONE, best = 0;
+    size_t *rooms = calloc(m->objs.n_data ? m->objs.n_data : 1, sizeof(*rooms));
+    if (rooms == NULL)
+        return CKR_HOST_MEMORY;
     CK_RV rv = CKR_OK;
+    bool any_room = false;
     /* rv first: a card found gone frees the model m points to. */
     for (size_t i = 0; rv == CKR_OK && write_value && i < m->objs.n_data; i++) {
         const dmsc_p15_data *d = &m->objs.data[i];
         if (!pcsc_data_is_spare(d) || (mo != NONE && m->data_dodf[i] != m->data_dodf[mo]))
             continue;
-        if (others_name(m, NULL, d, &d->c.path, false)) {
-            /* A spare owns its bytes alone, or writing it would overwrite another object. */
+        if (others_name(m, NULL, d, &d->c.path, false, false)) {
+            /* Writing it would overwrite another object (a cut rewrite
+             * leaves a spare naming the MO's new bytes, for one). */
             dmsc_debug(PCSC_DEBUG, "pcsc: a spare's bytes are named by another object of the card too: not used");
             continue;
         }
         room_op ro = { .d = d };
         rv = pcsc_card_run(t, op_room, &ro);
-        size_t room = ro.room;
-        if (rv == CKR_OK && room >= mv->value_len && (spare == NONE || room < best)) {
-            spare = i;
-            best = room;
-        }
+        rooms[i] = rv == CKR_OK ? ro.room : 0;
+        any_room = any_room || (rv == CKR_OK && ro.room >= mv->value_len);
     }
-    if (rv != CKR_OK)
+    if (rv != CKR_OK) {
+        free(rooms);
         return rv;
-    if (write_value && spare == NONE) {
+    }
+    if (write_value && !any_room) {
+        free(rooms);
         dmsc_debug(PCSC_DEBUG, "pcsc: no spare EF holds %zu bytes: the MO is not written", mv->value_len);
         return CKR_DEVICE_MEMORY;
     }
-    size_t dodf = mo != NONE ? m->data_dodf[mo] : m->data_dodf[spare == NONE ? 0 : spare];
-    draft df;
-    if ((rv = draft_new(m, dodf, &df)) != CKR_OK)
-        return rv;
-    size_t e_mo = mo != NONE ? draft_entry(&df, mo) : NONE;
-    size_t e_spare = spare != NONE ? draft_entry(&df, spare) : NONE;
-    dmsc_p15_path old_path = {0};
-    size_t old_owner = NONE; /* the draft's entry that owns the old value's bytes afterwards */
-    if (mv == NULL) {
-        /* Destroy: the entry becomes a spare. */
-        old_path = df.d[e_mo].c.path;
-        old_owner = e_mo;
-        rv = make_spare(m, &df, &df.d[e_mo]);
-    } else if (!write_value) {
-        rv = set_mo(t, &df.d[e_mo], mv);
-    } else {
-        /* The new value goes at the start of the spare's bytes (it fits: room). */
-        dmsc_p15_path room = df.d[e_spare].c.path;
-        dmsc_p15_path to = room;
-        to.has_range = true;
-        to.index = room.has_range ? room.index : 0;
-        to.length = (uint32_t)mv->value_len;
-        if (e_mo == NONE) {
-            e_mo = e_spare; /* the spare's entry becomes the MO */
-            df.d[e_mo].c.path = to;
+    /* Of the spares with room, the one whose plan has the shortest
+     * command (for a new MO the last spare, typically: only the entries
+     * after it move), then the least room; each command at most
+     * ONE_COMMAND. Each spare with its value at offset 0, and at 128
+     * (a 2-byte index in DER) if that keeps the MO's entry's length. */
+    plan best = {0}, pl;
+    bool have = false;
+    size_t spare = NONE, widest = 0;
+    CK_RV why = CKR_OK;
+    for (size_t c = 0; c < (write_value ? 2 * m->objs.n_data : 1) && rv == CKR_OK; c++) {
+        size_t i = c / 2, skip = c % 2 ? 128 : 0;
+        if (write_value && (rooms[i] == 0 || rooms[i] < mv->value_len + skip))
+            continue;
+        CK_RV r = make_plan(t, mo, mv, write_value ? i : NONE, skip, &pl);
+        if (r == CKR_HOST_MEMORY)
+            rv = r;
+        if (r == CKR_OK && pl.widest > widest)
+            widest = pl.widest;
+        if (r == CKR_OK && pl.widest <= ONE_COMMAND &&
+            (!have || pl.widest < best.widest || (pl.widest == best.widest && rooms[i] < rooms[spare]))) {
+            plan_free(&best);
+            best = pl;
+            have = true;
+            spare = write_value ? i : NONE;
         } else {
-            /* Swap: the MO's entry takes the spare's bytes, the spare the
-             * old ones (the MO's entry first: it no longer names them). */
-            old_path = df.d[e_mo].c.path;
-            old_owner = e_spare;
-            df.d[e_mo].c.path = to;
-            df.d[e_spare].c.path = old_path;
-            rv = make_spare(m, &df, &df.d[e_spare]);
+            if (r != CKR_OK && why == CKR_OK)
+                why = r;
+            plan_free(&pl);
         }
-        if (rv == CKR_OK)
-            rv = set_mo(t, &df.d[e_mo], mv);
     }
-    unsigned char *der = NULL;
-    size_t der_len = 0;
-    char err[256];
-    if (rv == CKR_OK && dmsc_p15_encode_dodf(df.d, df.n, &der, &der_len, err, sizeof(err)) != 0) {
-        dmsc_debug(PCSC_DEBUG, "pcsc: the new DODF cannot be encoded: %s", err);
-        rv = CKR_ATTRIBUTE_VALUE_INVALID;
+    free(rooms);
+    if (rv == CKR_OK && !have) {
+        if (widest > ONE_COMMAND)
+            dmsc_debug(PCSC_DEBUG, "pcsc: the DODF change needs more than one UPDATE BINARY (%zu bytes at once, at "
+                       "most %d) for each step, so a cut could leave neither the old nor the new MO: not written; "
+                       "the issuer can put the spare entries at the DODF's end, or the MO needs a shorter node path",
+                       widest, ONE_COMMAND);
+        rv = why != CKR_OK ? why : CKR_DEVICE_MEMORY;
     }
-    /* The DODF must fit its EF; the old one's tail is overwritten with 00 (it ends a directory file). */
-    size_t cap = m->dodf_cap[dodf] ? m->dodf_cap[dodf] : m->dodf_len[dodf];
-    if (rv == CKR_OK && der_len > cap) {
-        dmsc_debug(PCSC_DEBUG, "pcsc: the new DODF needs %zu bytes, its EF has %zu", der_len, cap);
-        rv = CKR_DEVICE_MEMORY;
-    }
-    size_t padded = der_len > m->dodf_len[dodf] ? der_len : m->dodf_len[dodf];
-    if (padded > cap)
-        padded = cap;
-    unsigned char *buf = NULL, *copy = NULL;
-    if (rv == CKR_OK && (buf = calloc(1, padded ? padded : 1)) == NULL)
-        rv = CKR_HOST_MEMORY;
-    /* Before the card changes: after it, nothing may fail. */
-    if (rv == CKR_OK && write_value && (copy = malloc(mv->value_len)) == NULL)
-        rv = CKR_HOST_MEMORY;
-    if (rv == CKR_OK) {
-        memcpy(buf, der, der_len);
-        write_op op = { .df = &df, .mo_entry = e_mo, .mv = mv,
-                        .write_value = write_value, .dodf = buf, .dodf_len = padded };
-        rv = pcsc_card_run(t, op_write, &op);
-        if (rv == CKR_OK)
-            rv = op.status;
-        if (rv == CKR_USER_NOT_LOGGED_IN)
-            pcsc_check_login(t);
-        *stale = op.stale;
-    }
-    free(der);
     if (rv != CKR_OK) {
-        free(buf);
-        free(copy);
-        draft_free(&df);
+        plan_free(&best);
         return rv;
     }
-    size_t mo_index = df.map[e_mo];
-    size_t old_index = old_owner != NONE ? df.map[old_owner] : NONE;
-    commit(t, &df, buf, padded);
-    draft_free(&df);
-    pcsc_obj *o = data_obj(m, mo_index);
-    if (o != NULL && mv != NULL) {
-        if (write_value) {
+    for (size_t k = 0; k < best.n_cmds; k++)
+        dmsc_debug(PCSC_DEBUG, "pcsc: DODF command %zu: bytes %zu..%zu", k + 1, best.at[k], best.at[k] + best.n[k]);
+    /* Before the card changes: after it, nothing may fail. */
+    unsigned char *copy = NULL;
+    if (write_value && (copy = malloc(mv->value_len)) == NULL) {
+        plan_free(&best);
+        return CKR_HOST_MEMORY;
+    }
+    write_op op = { .pl = &best, .mv = mv, .write_value = write_value };
+    rv = pcsc_card_run(t, op_write, &op);
+    if (rv == CKR_OK)
+        rv = op.status;
+    *stale = op.stale;
+    if (rv != CKR_OK) {
+        if (rv == CKR_USER_NOT_LOGGED_IN)
+            pcsc_check_login(t); /* with the model: it names the PIN */
+        if (op.sent && t->model != NULL) {
+            /* The card may hold any state of the plan now (each one
+             * whole): forget what was read, the next call reads it. */
+            dmsc_debug(PCSC_DEBUG, "pcsc: reader %zu: a DODF write failed midway: the card is read again", t->index);
+            pcsc_model_free(t->model);
+            t->model = NULL;
+            t->gen++;
+        }
+        plan_free(&best);
+        free(copy);
+        return rv;
+    }
+    size_t mo_index = best.df.map[best.e_mo != NONE ? best.e_mo : best.e_old];
+    commit(t, &best);
+    plan_free(&best);
+    /* Every entry kept its place: the MO's object is its entry's. */
+    pcsc_obj *o_mo = data_obj(m, mo_index);
+    if (mo == NONE && o_mo != NULL) {
+        o_mo->oid = 0; /* the spare's: not a name to keep */
+        o_mo->oid = pcsc_data_oid(m, &m->objs.data[mo_index]);
+    }
+    if (mo != NONE && spare != NONE && data_obj(m, spare) != NULL)
+        set_value(data_obj(m, spare), NULL, 0); /* the spare that took the old bytes has no value to show */
+    if (o_mo != NULL) {
+        if (mv == NULL)
+            set_value(o_mo, NULL, 0);
+        else if (write_value) {
             memcpy(copy, mv->value, mv->value_len);
-            set_value(o, copy, mv->value_len);
-        }
-        if (mo == NONE) {
-            o->oid = 0; /* the spare's: not a name to keep */
-            o->oid = pcsc_data_oid(m, &m->objs.data[mo_index]);
+            set_value(o_mo, copy, mv->value_len);
+            copy = NULL;
         }
     }
-    if (mv == NULL && o != NULL)
-        set_value(o, NULL, 0);
-    if (write_value && mo != NONE) {
-        /* The spare that took the old EF has no value to show. */
-        pcsc_obj *s = data_obj(m, spare);
-        if (s != NULL)
-            set_value(s, NULL, 0);
-    }
-    /* Never over bytes another object names (its EF shared). */
-    if (old_index != NONE && t->model != NULL && !others_name(t->model, NULL, &t->model->objs.data[old_index], &old_path, false))
-        pcsc_card_run(t, op_wipe, &old_path);
+    free(copy);
+    if (op.wipe_rv == DMSC_CKR_CARD_RESET || op.wipe_rv == CKR_DEVICE_REMOVED)
+        pcsc_card_failed(t, op.wipe_rv); /* written; what happened after it is the card's news */
     *index = mo_index;
     return CKR_OK;
 }

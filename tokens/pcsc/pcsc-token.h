@@ -55,6 +55,7 @@ typedef struct {
     size_t *dodf_len;
     size_t *dodf_cap;        /* each DODF EF's size (0: the card did not say) */
     size_t n_dodfs;
+    bool df_left_out;        /* a directory file was not read or parsed: objects may lie where none is known */
     pcsc_obj *obj;
     size_t n_obj;
 } pcsc_model;
@@ -180,8 +181,9 @@ CK_RV pcsc_sign(dmsc_btoken *t, uint64_t oid, CK_MECHANISM_TYPE mech, const unsi
 CK_RV pcsc_create(dmsc_btoken *t, const dmsc_attrs *attrs, uint64_t *oid, dmsc_attrs *stored);
 CK_RV pcsc_update(dmsc_btoken *t, uint64_t oid, const dmsc_attrs *attrs, dmsc_attrs *stored);
 CK_RV pcsc_destroy(dmsc_btoken *t, uint64_t oid);
-/* Is this DODF (as read) one a cut write left half-written: its first
- * byte 00 (the mark a long DODF write starts with) and data after it? */
+/* Does this DODF (as read) start with 00 and hold data after it (the
+ * mark older versions of this module wrote first in a long DODF write,
+ * left by a cut)? Its entries cannot be trusted: the DODF is left out. */
 bool pcsc_dodf_torn(const unsigned char *der, size_t len);
 
 #endif
