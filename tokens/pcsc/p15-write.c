@@ -975,8 +975,10 @@ static CK_RV write_retrying(dmsc_btoken *t, const uint64_t *oid, const mo_value 
         rv = write_mo(t, o != NULL ? o->index : NONE, mv, index, &stale);
         if (!stale)
             return rv;
+        /* What the card holds now may not be a token (PKCS#11 lists no
+         * CKR_TOKEN_NOT_RECOGNIZED for these functions). */
         if ((rv = reread(t)) != CKR_OK)
-            return rv;
+            return rv == CKR_TOKEN_NOT_RECOGNIZED ? CKR_DEVICE_ERROR : rv;
         rv = CKR_FUNCTION_FAILED;
     }
     dmsc_debug(PCSC_DEBUG, "pcsc: the card's DODF keeps changing under this write: not written");
