@@ -293,9 +293,9 @@ mo_is "after the rewrite" ./DMAcc/OperatorX "$TEST_TMP/dmacc2.xml"
     fail "the DODF names ./DMAcc/OperatorX more than once" "$(indent <"$TEST_TMP/dodf.txt")"
 [ -z "$(IMG bytes "$PCSC_IMAGE" 4B02 | tr -d '\0')" ] || fail "the old value's bytes (4B02) are not zeroed"
 # the cuts: the DODF's first command (nothing of the DODF written: the old
-# MO), its second (the spare's entry names the new value, the MO's old
-# entry not yet a spare: the later entry is the MO, the new one), the
-# first command of the wipe (the DODF is written: the new MO)
+# MO), its second (the MO's entry already names the new value; the spare's
+# entry still names it too and is not used: the new MO), the first command
+# of the wipe (the DODF is written: the new MO)
 for cutat in "5015/4406 1 old" "5015/4406 2 new" "5015/4B02 1 new"; do
     set -- $cutat
     six_mo_card
