@@ -40,6 +40,9 @@
 #   pcsc_image_pin_tries REF
 #                        prints the card's retry counter of PIN REF (1 user
 #                        PIN, 2 PUK) from the image (the card's own memory)
+#   dm ARGS... / dm_ok WHAT ARGS...
+#                        the dmsc tool $DMSC on token $TOKEN (both set by the
+#                        test); OUT and RC as run_p11 sets them
 # Exported for clients (pkcs11-tool, opensc, the module):
 #   PCSCLITE_CSOCK_NAME  the private pcscd's socket (libpcsclite honours it)
 #   OPENSC_CONF          a private opensc.conf for OpenSC's tools: its default
@@ -309,4 +312,18 @@ pcsc_reap() {
 pcsc_image_pin_tries() {
     "$PCSC_PYTHON" -c 'import json, sys
 print(json.load(open(sys.argv[1]))["pins"][sys.argv[2]]["tries_left"])' "$PCSC_IMAGE" "$1"
+}
+
+# dm ARGS...: the dmsc tool ($DMSC) on the card's token ($TOKEN), bounded by
+# P11_TIMEOUT; sets OUT (stdout and stderr) and RC.
+dm() {
+    RC=0
+    OUT=$(timeout -k 5 "$P11_TIMEOUT" "$DMSC" --module "$DMSC_MODULE" --token "$TOKEN" "$@" 2>&1 </dev/null) || RC=$?
+}
+# dm_ok WHAT ARGS...: dm, failing the test with WHAT unless dmsc exited 0.
+dm_ok() {
+    local what=$1
+    shift
+    dm "$@"
+    [ "$RC" -eq 0 ] || fail "$what: dmsc $* exited $RC" "$(indent <<<"$OUT")"
 }

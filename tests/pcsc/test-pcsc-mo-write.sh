@@ -31,7 +31,7 @@ setup_store
 pcsc_need
 
 SLOT=$((0x10000))
-DMSC=${DMSC_BUILDDIR:-.}/dmsc
+DMSC=${DMSC_TOOL:-${DMSC_BUILDDIR:-.}/dmsc}
 [ -x "$DMSC" ] || fail "the dmsc tool was not built ($DMSC)"
 TOKEN="pkcs11:serial=${PCSC_ICCID: -16}"
 IMG() { "$PCSC_PYTHON" "$PCSC_SRC/card-image.py" "$@"; }
@@ -40,17 +40,6 @@ cat >"$DMSC_CONF" <<EOF
 backends = vuicc pcsc
 EOF
 
-# dm ARGS...: dmsc on the card's token; sets OUT and RC.
-dm() {
-    RC=0
-    OUT=$(timeout -k 5 "$P11_TIMEOUT" "$DMSC" --module "$DMSC_MODULE" --token "$TOKEN" "$@" 2>&1 </dev/null) || RC=$?
-}
-dm_ok() {
-    local what=$1
-    shift
-    dm "$@"
-    [ "$RC" -eq 0 ] || fail "$what: dmsc $* exited $RC" "$(indent <<<"$OUT")"
-}
 # tnds FILE SIZE TEXT: a valid TNDS of SIZE bytes (padded in a Value).
 tnds() {
     local head="<MgmtTree xmlns=\"syncml:dmddf1.2\"><VerDTD>1.2</VerDTD><Node><NodeName>N</NodeName><Value>$3"

@@ -59,17 +59,6 @@ pk_ok() {
     shift
     p11_ok "$what" --slot "$SLOT" "$@"
 }
-# dm ARGS...: dmsc on the card's token; sets OUT and RC.
-dm() {
-    RC=0
-    OUT=$(timeout -k 5 "$P11_TIMEOUT" "$DMSC" --module "$DMSC_MODULE" --token "$TOKEN" "$@" 2>&1 </dev/null) || RC=$?
-}
-dm_ok() {
-    local what=$1
-    shift
-    dm "$@"
-    [ "$RC" -eq 0 ] || fail "$what: dmsc $* exited $RC" "$(indent <<<"$OUT")"
-}
 has() { grep -qF -- "$1" <<<"$OUT" || fail "$2: '$1' is not in the output" "$(indent <<<"$OUT")"; }
 lacks() { ! grep -qF -- "$1" <<<"$OUT" || fail "$2: '$1' is in the output" "$(indent <<<"$OUT")"; }
 
