@@ -7,7 +7,8 @@ Usage:
                [--pin 1234] [--puk 12345678] [--iccid DIGITS] [--label DM]
                [--spares 3] [--spare-size 2048] [--dodf-size 2048]
                [--short-read 6282|6Cxx] [--private-mo NODEPATH=FILE ...]
-               [--relative-paths] [--bad-ranges] [--big-ef] [--pack-mos] [--pin-tries 3]
+               [--relative-paths] [--bad-ranges] [--big-ef] [--pack-mos | --whole-ef-mos]
+               [--pin-tries 3]
                [--local-pins app|df] [--pin-max-len 8]
                [--ec-key EC.pem [--ecdsa-sig der|raw|raw-r30]]
 
@@ -43,6 +44,9 @@ libtasn1 decoder):
                     "OMA-DM:SPARE" entries naming empty (all 00) EFs of
                     --spare-size bytes.
 Options for the backend's robustness tests:
+  --whole-ef-mos    each MO's value in an EF of exactly its size, its DODF
+                    entry naming the whole EF (a path without index/length),
+                    as many issuers write them
   --private-mo      an MO like --mo, flagged private (read after login)
   --relative-paths  every path in the ODF and the directory files is
                     relative to the application DF (its file id only); the
@@ -409,13 +413,18 @@ def build(args):
             raise InputError("--mo %r: NODEPATH=FILE expected, the node path starting ./" % mo)
         value = read_file(fname, "--mo")
         flags = {"modifiable", "private"} if private else {"modifiable"}
+        where = {"path": fpath("%04X" % fid), "index": len(packed), "length": len(value)}
+        if args.whole_ef_mos:
+            where = {"path": fpath("%04X" % fid)}
         dodf += OpaqueDataObject({
             "commonObjectAttributes": dict(mo_common, label=node, flags=flags),
             "classAttributes": {"applicationName": "OMA-DM:MO"},
-            "typeAttributes": {"path": fpath("%04X" % fid), "index": len(packed),
-                               "length": len(value)}}).dump()
+            "typeAttributes": where}).dump()
         if args.pack_mos:
             packed += value
+        elif args.whole_ef_mos:
+            add("%04X" % fid, value)
+            fid += 1
         else:
             add("%04X" % fid, padded(value, args.spare_size, "--mo " + node))
             fid += 1
@@ -524,6 +533,9 @@ def main():
                     help="the user PIN's maxLength in the AODF (default 8)")
     ap.add_argument("--big-ef", action="store_true",
                     help="a DODF entry naming a whole 40000-byte EF (past READ BINARY's offsets)")
+    ap.add_argument("--whole-ef-mos", action="store_true",
+                    help="each MO value in an EF of exactly its size, its DODF entry naming the whole EF "
+                         "(a path without index/length)")
     ap.add_argument("--pack-mos", action="store_true",
                     help="all MO values in one EF (4B02), each DODF entry with its index/length")
     ap.add_argument("--ec-key", help="an EC P-256 private key for the card (PEM/DER PKCS#8 or SEC1): "
@@ -532,6 +544,8 @@ def main():
                     help="the form of the card's ECDSA signatures: DER ECDSA-Sig-Value (default), "
                          "r || s, or r || s with r's first byte 0x30")
     args = ap.parse_args()
+    if args.pack_mos and args.whole_ef_mos:
+        ap.error("--pack-mos and --whole-ef-mos: give one (packed MOs need their index/length)")
     global RELATIVE
     RELATIVE = args.relative_paths
     try:

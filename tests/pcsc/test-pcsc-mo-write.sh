@@ -20,6 +20,10 @@
 #    next write. A new MO and a removal, cut likewise. A DODF change too
 #    long for one UPDATE BINARY is refused (CKR_DEVICE_MEMORY, a debug line
 #    saying why) with the card's files byte for byte as they were
+#  - MOs whose DODF entries name their whole EF (make-card.py
+#    --whole-ef-mos): they read; the first one's rewrite, which would move
+#    the whole DODF after it, is refused the same way; one near the DODF's
+#    end is rewritten, and one removed
 set -euo pipefail
 
 . "${DMSC_SRCDIR:-.}/tests/integration/lib.sh"
@@ -197,8 +201,9 @@ img = json.load(open(sys.argv[1])); img.pop("tear", None); json.dump(img, open(s
 pcsc_card_insert
 
 # ---- the reviewer's layout (review 15, finding 1): 6 MOs, 3 spares after them
-# six_mo_card: a fresh card with ./DMAcc/OperatorX, ./FUMO, ./MO3 .. ./MO6
-# and the 3 spares at the DODF's end; the card in its reader.
+# six_mo_card [ARGS...]: a fresh card with ./DMAcc/OperatorX, ./FUMO,
+# ./MO3 .. ./MO6 and the 3 spares at the DODF's end; the card in its
+# reader. ARGS go to make-card.py.
 six_mo_card() {
     local i extra=()
     for i in 3 4 5 6; do
@@ -206,7 +211,7 @@ six_mo_card() {
         extra+=(--mo "./MO$i=$TEST_TMP/mo$i.xml")
     done
     [ -z "$VICC_PID" ] || pcsc_card_remove
-    pcsc_make_card "${extra[@]}"
+    pcsc_make_card "${extra[@]}" "$@"
     pcsc_card_insert
 }
 # arm PATH N: the N-th UPDATE BINARY into PATH pulls the card (card out meanwhile).
@@ -346,5 +351,36 @@ token_whole "mo rm"
 mo_absent "mo rm" ./Created
 IMG dodf "$PCSC_IMAGE" >"$TEST_TMP/dodf.txt"
 ! grep -q '^\./Created|' "$TEST_TMP/dodf.txt" || fail "the removed MO is still in the DODF" "$(indent <"$TEST_TMP/dodf.txt")"
+
+step "MOs whose entries name their whole EF: read; a rewrite far from the DODF's end refused untouched, near it done"
+# Many issuers write an MO's entry as a bare path. Its rewrite gives the
+# entry an index and a length, so every DODF byte after it moves: more than
+# one UPDATE BINARY for the first MO (refused before anything is written,
+# README "MO writes"), one for the last ones.
+six_mo_card --whole-ef-mos
+entry ./DMAcc/OperatorX
+[[ $ENTRY == *"|3F0050154B02|-|-" ]] || fail "--whole-ef-mos: ./DMAcc/OperatorX's entry has an index or length: $ENTRY"
+mo_is "MOs naming their whole EF" ./DMAcc/OperatorX "$PCSC_MO_DMACC"
+mo_is "MOs naming their whole EF" ./MO5 "$TEST_TMP/mo5.xml"
+token_whole "MOs naming their whole EF"
+files >"$TEST_TMP/before.files"
+RC=0
+OUT=$(DMSC_DEBUG=card timeout -k 5 "$P11_TIMEOUT" "$DMSC" --module "$DMSC_MODULE" --token "$TOKEN" --pin "$PCSC_PIN" \
+    mo put ./DMAcc/OperatorX "$TEST_TMP/dmacc2.xml" 2>&1 </dev/null) || RC=$?
+{ [ "$RC" -ne 0 ] && grep -qw CKR_DEVICE_MEMORY <<<"$OUT"; } ||
+    fail "the whole-EF first MO's rewrite is not refused (CKR_DEVICE_MEMORY)" "$(grep -v APDU <<<"$OUT" | indent)"
+out_has "more than one UPDATE BINARY" "the debug line saying why"
+files >"$TEST_TMP/after.files"
+cmp -s "$TEST_TMP/before.files" "$TEST_TMP/after.files" || fail "the refused whole-EF rewrite changed the card's memory"
+mo_is "after the refused rewrite" ./DMAcc/OperatorX "$PCSC_MO_DMACC"
+dm_ok "rewrite ./MO5, near the DODF's end" --pin "$PCSC_PIN" mo put ./MO5 "$TEST_TMP/dmacc2.xml"
+mo_is "after the rewrite of ./MO5" ./MO5 "$TEST_TMP/dmacc2.xml"
+token_whole "after the rewrite of ./MO5"
+entry ./MO5
+[[ $ENTRY == *"|0|$(stat -c %s "$TEST_TMP/dmacc2.xml")" ]] || fail "the rewritten ./MO5 has no index and length: $ENTRY"
+dm_ok "mo rm ./MO4 (a whole-EF entry)" --pin "$PCSC_PIN" mo rm ./MO4
+mo_absent "after mo rm ./MO4" ./MO4
+token_whole "after mo rm ./MO4"
+mo_is "after mo rm ./MO4" ./DMAcc/OperatorX "$PCSC_MO_DMACC"
 
 say "ok"
