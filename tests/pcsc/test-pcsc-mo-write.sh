@@ -303,6 +303,30 @@ for cutat in "5015/4406 1 old" "5015/4406 2 new" "5015/4B02 1 new"; do
     else
         mo_is "cut at UPDATE BINARY $2 into $1" ./DMAcc/OperatorX "$TEST_TMP/dmacc2.xml"
     fi
+    # Three new MOs fill the 3 spares. After the cut at command 2 the spare
+    # the rewrite took (spare 1) still names the new value's bytes: it is
+    # not used (a new MO there would overwrite them), so the third is
+    # refused. After the other cuts every spare is free.
+    for k in 1 2 3; do
+        RC=0
+        OUT=$(DMSC_DEBUG=card timeout -k 5 "$P11_TIMEOUT" "$DMSC" --module "$DMSC_MODULE" --token "$TOKEN" \
+            --pin "$PCSC_PIN" mo put --public "./AfterCut$k" "$TEST_TMP/new.xml" 2>&1 </dev/null) || RC=$?
+        if [ "$2" = 2 ] && [ "$k" = 3 ]; then
+            [ "$RC" -ne 0 ] || fail "cut at $2 into $1: a new MO went into the spare naming the MO's bytes"
+            out_has "named by another object of the card too" "cut at $2 into $1: the debug line saying why"
+        else
+            [ "$RC" -eq 0 ] || fail "cut at $2 into $1: new MO $k not written" "$(grep -v APDU <<<"$OUT" | indent)"
+            mo_is "new MO $k after the cut at $2 into $1" "./AfterCut$k" "$TEST_TMP/new.xml"
+        fi
+    done
+    if [ "$3" = old ]; then
+        mo_is "new MOs after the cut at $2 into $1" ./DMAcc/OperatorX "$PCSC_MO_DMACC"
+    else
+        mo_is "new MOs after the cut at $2 into $1" ./DMAcc/OperatorX "$TEST_TMP/dmacc2.xml"
+    fi
+    for k in 1 2 3; do
+        [ "$2" = 2 ] && [ "$k" = 3 ] || dm_ok "mo rm ./AfterCut$k" --pin "$PCSC_PIN" mo rm "./AfterCut$k"
+    done
     # and the card takes the next write
     dm_ok "a write after the cut at $2 into $1" --pin "$PCSC_PIN" mo put ./DMAcc/OperatorX "$TEST_TMP/mo3.xml"
     token_whole "a write after the cut at $2 into $1"
