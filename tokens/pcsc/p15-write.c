@@ -727,20 +727,26 @@ static CK_RV op_write(dmsc_btoken *t, void *ctx)
         rv = update_at(t, p, p->index, op->mv->value, op->mv->value_len, "UPDATE BINARY (the MO's new EF)",
                        &op->status);
     }
+    /* The DODF is selected once: the transaction keeps every other
+     * application's commands off the card until its end. */
     size_t base = dodf_path->has_range ? dodf_path->index : 0;
+    bool selected = false;
     for (size_t k = 0; k < pl->n_cmds && rv == CKR_OK && op->status == CKR_OK; k++) {
         if (pl->n[k] == 0)
             continue;
-        size_t size = 0;
-        sw = 0;
-        rv = pcsc_select(t, dodf_path, &size, &sw);
-        if (rv == CKR_OK && sw != SW_OK) {
-            op->status = write_status("SELECT (DODF)", sw);
-            break;
+        if (!selected) {
+            size_t size = 0;
+            sw = 0;
+            if ((rv = pcsc_select(t, dodf_path, &size, &sw)) != CKR_OK)
+                break;
+            if (sw != SW_OK) {
+                op->status = write_status("SELECT (DODF)", sw);
+                break;
+            }
+            selected = true;
         }
         op->sent = true;
-        if (rv == CKR_OK)
-            rv = dmsc_iso_update_binary(t->card, base + pl->at[k], pl->state[k + 1] + pl->at[k], pl->n[k], &sw);
+        rv = dmsc_iso_update_binary(t->card, base + pl->at[k], pl->state[k + 1] + pl->at[k], pl->n[k], &sw);
         if (rv == CKR_OK)
             op->status = write_status("UPDATE BINARY (DODF)", sw);
     }
