@@ -271,6 +271,20 @@ torn_write() {
     fired "$what"
     card_out_in
 }
+# refused_untouched WHAT RUNNER ARGS...: RUNNER ARGS (dm or run_p11, with
+# DMSC_DEBUG=card) fails with CKR_DEVICE_MEMORY and the debug line saying a
+# step needs more than one UPDATE BINARY; the card's files are as they were.
+refused_untouched() {
+    local what=$1
+    shift
+    files >"$TEST_TMP/before.files"
+    DMSC_DEBUG=card "$@"
+    { [ "$RC" -ne 0 ] && grep -qw CKR_DEVICE_MEMORY <<<"$OUT"; } ||
+        fail "$what is not refused (CKR_DEVICE_MEMORY)" "$(grep -v APDU <<<"$OUT" | indent)"
+    out_has "more than one UPDATE BINARY" "$what: the debug line saying why"
+    files >"$TEST_TMP/after.files"
+    cmp -s "$TEST_TMP/before.files" "$TEST_TMP/after.files" || fail "$what, refused, changed the card's memory"
+}
 
 step "6 MOs, 3 spares at the end: rewriting the first MO; cut before, between and after its DODF commands"
 pcsc_stop
@@ -298,19 +312,15 @@ for cutat in "5015/4406 1 old" "5015/4406 2 new" "5015/4B02 1 new"; do
     [ "$1" != 5015/4B02 ] || AFTER_DODF=1
     torn_write "mo put cut at UPDATE BINARY $2 into $1" mo put ./DMAcc/OperatorX "$TEST_TMP/dmacc2.xml"
     token_whole "cut at UPDATE BINARY $2 into $1"
-    if [ "$3" = old ]; then
-        mo_is "cut at UPDATE BINARY $2 into $1" ./DMAcc/OperatorX "$PCSC_MO_DMACC"
-    else
-        mo_is "cut at UPDATE BINARY $2 into $1" ./DMAcc/OperatorX "$TEST_TMP/dmacc2.xml"
-    fi
+    expect=$TEST_TMP/dmacc2.xml
+    [ "$3" = new ] || expect=$PCSC_MO_DMACC
+    mo_is "cut at UPDATE BINARY $2 into $1" ./DMAcc/OperatorX "$expect"
     # Three new MOs fill the 3 spares. After the cut at command 2 the spare
     # the rewrite took (spare 1) still names the new value's bytes: it is
     # not used (a new MO there would overwrite them), so the third is
     # refused. After the other cuts every spare is free.
     for k in 1 2 3; do
-        RC=0
-        OUT=$(DMSC_DEBUG=card timeout -k 5 "$P11_TIMEOUT" "$DMSC" --module "$DMSC_MODULE" --token "$TOKEN" \
-            --pin "$PCSC_PIN" mo put --public "./AfterCut$k" "$TEST_TMP/new.xml" 2>&1 </dev/null) || RC=$?
+        DMSC_DEBUG=card dm --pin "$PCSC_PIN" mo put --public "./AfterCut$k" "$TEST_TMP/new.xml"
         if [ "$2" = 2 ] && [ "$k" = 3 ]; then
             [ "$RC" -ne 0 ] || fail "cut at $2 into $1: a new MO went into the spare naming the MO's bytes"
             out_has "named by another object of the card too" "cut at $2 into $1: the debug line saying why"
@@ -319,11 +329,7 @@ for cutat in "5015/4406 1 old" "5015/4406 2 new" "5015/4B02 1 new"; do
             mo_is "new MO $k after the cut at $2 into $1" "./AfterCut$k" "$TEST_TMP/new.xml"
         fi
     done
-    if [ "$3" = old ]; then
-        mo_is "new MOs after the cut at $2 into $1" ./DMAcc/OperatorX "$PCSC_MO_DMACC"
-    else
-        mo_is "new MOs after the cut at $2 into $1" ./DMAcc/OperatorX "$TEST_TMP/dmacc2.xml"
-    fi
+    mo_is "new MOs after the cut at $2 into $1" ./DMAcc/OperatorX "$expect"
     for k in 1 2 3; do
         [ "$2" = 2 ] && [ "$k" = 3 ] || dm_ok "mo rm ./AfterCut$k" --pin "$PCSC_PIN" mo rm "./AfterCut$k"
     done
@@ -336,15 +342,8 @@ done
 step "a DODF change that cannot be made in one UPDATE BINARY per step is refused before anything is written"
 six_mo_card
 LONG="./$(head -c 240 /dev/zero | tr '\0' 'L')"
-files >"$TEST_TMP/before.files"
-RC=0
-OUT=$(DMSC_DEBUG=card p11 --slot "$SLOT" --login --pin "$PCSC_PIN" --write-object "$TEST_TMP/new.xml" --type data \
-    --label "$LONG" --application-label OMA-DM:MO 2>&1) || RC=$?
-{ [ "$RC" -ne 0 ] && grep -qw CKR_DEVICE_MEMORY <<<"$OUT"; } ||
-    fail "a DODF change longer than one command is not refused (CKR_DEVICE_MEMORY)" "$(grep -v APDU <<<"$OUT" | indent)"
-out_has "more than one UPDATE BINARY" "the debug line saying why"
-files >"$TEST_TMP/after.files"
-cmp -s "$TEST_TMP/before.files" "$TEST_TMP/after.files" || fail "the refused write changed the card's memory"
+refused_untouched "a DODF change longer than one command" run_p11 --slot "$SLOT" --login --pin "$PCSC_PIN" \
+    --write-object "$TEST_TMP/new.xml" --type data --label "$LONG" --application-label OMA-DM:MO
 token_whole "after the refused write"
 
 step "a new MO and its removal, cut at their DODF command and at the wipe"
@@ -387,15 +386,7 @@ entry ./DMAcc/OperatorX
 mo_is "MOs naming their whole EF" ./DMAcc/OperatorX "$PCSC_MO_DMACC"
 mo_is "MOs naming their whole EF" ./MO5 "$TEST_TMP/mo5.xml"
 token_whole "MOs naming their whole EF"
-files >"$TEST_TMP/before.files"
-RC=0
-OUT=$(DMSC_DEBUG=card timeout -k 5 "$P11_TIMEOUT" "$DMSC" --module "$DMSC_MODULE" --token "$TOKEN" --pin "$PCSC_PIN" \
-    mo put ./DMAcc/OperatorX "$TEST_TMP/dmacc2.xml" 2>&1 </dev/null) || RC=$?
-{ [ "$RC" -ne 0 ] && grep -qw CKR_DEVICE_MEMORY <<<"$OUT"; } ||
-    fail "the whole-EF first MO's rewrite is not refused (CKR_DEVICE_MEMORY)" "$(grep -v APDU <<<"$OUT" | indent)"
-out_has "more than one UPDATE BINARY" "the debug line saying why"
-files >"$TEST_TMP/after.files"
-cmp -s "$TEST_TMP/before.files" "$TEST_TMP/after.files" || fail "the refused whole-EF rewrite changed the card's memory"
+refused_untouched "the whole-EF first MO's rewrite" dm --pin "$PCSC_PIN" mo put ./DMAcc/OperatorX "$TEST_TMP/dmacc2.xml"
 mo_is "after the refused rewrite" ./DMAcc/OperatorX "$PCSC_MO_DMACC"
 dm_ok "rewrite ./MO5, near the DODF's end" --pin "$PCSC_PIN" mo put ./MO5 "$TEST_TMP/dmacc2.xml"
 mo_is "after the rewrite of ./MO5" ./MO5 "$TEST_TMP/dmacc2.xml"

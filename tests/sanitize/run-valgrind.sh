@@ -15,8 +15,9 @@
 # P11_DM_DRIVER, P11_DMSEC_DRIVER, P11_EVENT_DRIVER, P11_STRESS,
 # DMSEC_DRIVER, PCSC_PROBE). Java (test-interop-java's JVM) is not: a JVM
 # under memcheck is a JIT's reports, not ours. Each process writes its
-# report to a file in a temporary directory. Leak checking is off for the outside tools (their own leaks
-# at exit), on (definite leaks) for our programs. Prints
+# report to a file in a temporary directory. Leak checking is off for the
+# outside tools (their own leaks at exit), on (definite leaks) for our
+# programs. Prints
 # "valgrind: N passed, N failed, N processes with errors" and the reports
 # with errors; exits 0 only when all passed and none.
 set -euo pipefail
